@@ -1,0 +1,80 @@
+/* Profiles: what the user declares (TUN, interfaces, routes), parsed from
+ * YAML. Parsing never touches the system; every error carries the file,
+ * line and column it was found at. */
+#ifndef MF_CONFIG_PROFILE_H
+#define MF_CONFIG_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/interface.h"
+#include "fib/prefix.h"
+
+#define MF_PROFILE_MAX_TUN_ADDRS 4
+#define MF_PROFILE_MAX_IFACES 32
+#define MF_PROFILE_MAX_ROUTES 1024
+
+typedef struct {
+  uint32_t line, column; /* 1-based; 0 when not from a file */
+} mf_mark_t;
+
+typedef struct {
+  char name[16];   /* IFNAMSIZ */
+  uint32_t mtu;    /* 576..MF_BUFFER_DATA_SIZE; default 1500 */
+  mf_prefix_t addresses[MF_PROFILE_MAX_TUN_ADDRS]; /* machine side */
+  uint32_t n_addresses;
+  /* The stack's own address per address above: host bits as given; when
+   * not in the profile, the next address after addresses[i] in its prefix. */
+  mf_prefix_t stack_addresses[MF_PROFILE_MAX_TUN_ADDRS];
+  uint32_t n_stack_addresses;
+  bool auto_route;
+  bool exclude_lan;
+  uint32_t route_table;   /* policy-routing table the daemon owns */
+  uint32_t fwmark;        /* mark on the daemon's own sockets */
+  uint32_t rule_priority; /* first of the rule priorities the daemon owns */
+} mf_tun_cfg_t;
+
+typedef struct {
+  char name[MF_IF_NAME_MAX];
+  mf_if_type_t type;
+  mf_mark_t mark;
+} mf_iface_cfg_t;
+
+typedef struct {
+  mf_prefix_t cidr;   /* masked to its network */
+  uint32_t iface;     /* index into mf_profile_t.ifaces */
+  bool implicit;      /* added by the parser (::/0 following 0.0.0.0/0) */
+  mf_mark_t mark;
+} mf_route_cfg_t;
+
+typedef struct {
+  char source[256]; /* file name, or "<default>" */
+  mf_tun_cfg_t tun;
+  mf_iface_cfg_t ifaces[MF_PROFILE_MAX_IFACES];
+  uint32_t n_ifaces;
+  mf_route_cfg_t routes[MF_PROFILE_MAX_ROUTES];
+  uint32_t n_routes;
+} mf_profile_t;
+
+/* Where errors go: each as "file:line:column: message". */
+typedef struct {
+  FILE *out;          /* may be NULL: errors only counted */
+  uint32_t n_errors;
+  char first[256];    /* the first error, formatted, for tests */
+} mf_diag_t;
+
+/* Parse a profile. Return 0 when valid; otherwise -1 with every error found
+ * reported to diag (the parser goes on after an error where it can). */
+int mf_profile_load_file(const char *path, mf_profile_t *out, mf_diag_t *diag);
+int mf_profile_load_string(const char *text, size_t len, const char *name,
+                           mf_profile_t *out, mf_diag_t *diag);
+
+/* The embedded default profile's YAML text, NUL-terminated. */
+const char *mf_profile_default_text(void);
+
+/* Returns the index of the interface of that name, or -1. */
+int mf_profile_find_iface(const mf_profile_t *p, const char *name);
+
+#endif

@@ -1,0 +1,318 @@
+#include "control/commands.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "capture/capture.h"
+#include "core/graph_rt.h"
+#include "core/trace.h"
+#include "fib/fib.h"
+#include "ip/format.h"
+
+#ifndef MF_VERSION
+#define MF_VERSION "unknown"
+#endif
+
+typedef int command_fn(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out);
+
+static uint64_t mono_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int show_version(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  mf_out_printf(out, "mintflow %s\n", MF_VERSION);
+  mf_out_printf(out, "profile: %s\n", c->profile_source);
+  mf_out_printf(out, "uptime: %.1f s\n", (double)(mono_ns() - c->start_ns) / 1e9);
+  return 0;
+}
+
+static int show_interfaces(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  mf_vm_t *vm = c->vm;
+  mf_out_printf(out, "%-20s %4s %-8s %12s %14s %12s %14s %10s\n", "Name", "Idx",
+                "Type", "RxPackets", "RxBytes", "TxPackets", "TxBytes", "Drops");
+  for (uint32_t i = 0; i < vm->n_ifs; i++) {
+    const mf_if_t *f = &vm->ifs[i];
+    mf_out_printf(out,
+                  "%-20s %4u %-8s %12" PRIu64 " %14" PRIu64 " %12" PRIu64
+                  " %14" PRIu64 " %10" PRIu64 "\n",
+                  f->name, i, mf_if_type_name(f->type), f->rx_packets,
+                  f->rx_bytes, f->tx_packets, f->tx_bytes, f->drops);
+  }
+  return 0;
+}
+
+typedef struct {
+  mf_vm_t *vm;
+  mf_out_t *out;
+} fib_show_t;
+
+static void fib_show_one(const mf_prefix_t *p, mf_fib_source_t src,
+                         uint32_t priority, uint32_t adj, bool active, void *ctx)
+{
+  fib_show_t *s = ctx;
+  char pfx[64];
+  mf_prefix_format(p, true, pfx, sizeof(pfx));
+  const char *itf = adj < s->vm->n_ifs ? s->vm->ifs[adj].name : "?";
+  mf_out_printf(s->out, "%-44s via %-16s source %-8s priority %-5u%s\n", pfx,
+                itf, mf_fib_source_name(src), priority, active ? " active" : "");
+}
+
+static int show_ip_fib(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  fib_show_t s = {c->vm, out};
+  mf_fib_stats_t st;
+  mf_fib_get_stats(c->vm->fib, &st);
+  mf_out_printf(out, "ipv4: %u routes, ipv6: %u routes, %" PRIu64
+                " refused, %" PRIu64 " bytes\n",
+                st.routes4, st.routes6, st.refused, st.memory_bytes);
+  mf_fib_walk(c->vm->fib, AF_INET, fib_show_one, &s);
+  mf_fib_walk(c->vm->fib, AF_INET6, fib_show_one, &s);
+  return 0;
+}
+
+static int show_errors(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  mf_vm_t *vm = c->vm;
+  mf_out_printf(out, "%12s %-16s %-24s %s\n", "Count", "Node", "Reason", "Description");
+  for (uint32_t e = 0; e < vm->n_errors; e++)
+    if (vm->errors[e])
+      mf_out_printf(out, "%12" PRIu64 " %-16s %-24s %s\n", vm->errors[e],
+                    vm->nodes[vm->error_node[e]].reg->name,
+                    vm->error_descs[e]->name, vm->error_descs[e]->text);
+  if (vm->frame_exhausted)
+    mf_out_printf(out, "%12" PRIu64 " %-16s %-24s %s\n", vm->frame_exhausted,
+                  "graph", "no-frames", "no free frame to enqueue to");
+  if (vm->pool.alloc_failures)
+    mf_out_printf(out, "%12" PRIu64 " %-16s %-24s %s\n", vm->pool.alloc_failures,
+                  "buffers", "pool-empty", "buffer requests the pool could not fill");
+  return 0;
+}
+
+static int show_runtime(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  mf_vm_t *vm = c->vm;
+  mf_out_printf(out, "%-16s %12s %14s %12s %12s\n", "Name", "Calls", "Vectors",
+                "Vectors/Call", "Clocks/Pkt");
+  for (uint32_t i = 0; i < vm->n_nodes; i++) {
+    const mf_node_rt_t *n = &vm->nodes[i];
+    double vpc = n->calls ? (double)n->vectors / (double)n->calls : 0;
+    double cpp = n->vectors ? (double)n->clocks / (double)n->vectors : 0;
+    mf_out_printf(out, "%-16s %12" PRIu64 " %14" PRIu64 " %12.2f %12.1f\n",
+                  n->reg->name, n->calls, n->vectors, vpc, cpp);
+  }
+  mf_out_printf(out, "buffers: %u of %u free\n", vm->pool.n_free, vm->pool.n_total);
+  return 0;
+}
+
+static int show_trace(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  mf_vm_t *vm = c->vm;
+  const mf_trace_t *t = vm->trace;
+  if (!t || t->n_records == 0) {
+    mf_out_printf(out, "No packets in trace buffer\n");
+    return 0;
+  }
+  for (uint32_t p = 1; p <= t->next_packet; p++) {
+    int header = 0;
+    uint64_t t0 = 0;
+    for (uint32_t i = 0; i < t->n_records; i++) {
+      const mf_trace_record_t *r = &t->records[i];
+      if (r->packet != p)
+        continue;
+      if (!header) {
+        mf_out_printf(out, "Packet %u\n", p);
+        t0 = r->time_ns;
+        header = 1;
+      }
+      char summary[256];
+      const char *name = vm->nodes[r->node].reg->name;
+      if (strcmp(name, "error-drop") == 0 && r->error < vm->n_errors)
+        snprintf(summary, sizeof(summary), "%s: %s",
+                 vm->nodes[vm->error_node[r->error]].reg->name,
+                 vm->error_descs[r->error]->name);
+      else
+        mf_ip_format_summary(summary, sizeof(summary), r->data, r->snap_len, r->len);
+      mf_out_printf(out, "  %-16s +%.6f %s\n", name,
+                    (double)(r->time_ns - t0) / 1e9, summary);
+    }
+  }
+  if (t->records_refused)
+    mf_out_printf(out, "(%" PRIu64 " records not kept: trace buffer full)\n",
+                  t->records_refused);
+  return 0;
+}
+
+static int trace_add(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  if (argc != 2) {
+    mf_out_printf(out, "usage: trace add NODE COUNT\n");
+    return -1;
+  }
+  uint32_t node = mf_graph_node_index(c->vm, argv[0]);
+  char *end;
+  unsigned long count = strtoul(argv[1], &end, 10);
+  if (*end || count == 0 || count > 100000) {
+    mf_out_printf(out, "COUNT must be 1..100000\n");
+    return -1;
+  }
+  if (node == MF_NODE_INVALID || c->vm->nodes[node].reg->type != MF_NODE_INPUT) {
+    mf_out_printf(out, "'%s' is not an input node; input nodes:", argv[0]);
+    for (uint32_t i = 0; i < c->vm->n_nodes; i++)
+      if (c->vm->nodes[i].reg->type == MF_NODE_INPUT)
+        mf_out_printf(out, " %s", c->vm->nodes[i].reg->name);
+    mf_out_printf(out, "\n");
+    return -1;
+  }
+  if (mf_trace_add(c->vm, node, (uint32_t)count) < 0) {
+    mf_out_printf(out, "trace: out of memory\n");
+    return -1;
+  }
+  mf_out_printf(out, "tracing the next %lu packets of %s\n", count, argv[0]);
+  return 0;
+}
+
+static int clear(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  mf_vm_t *vm = c->vm;
+  if (argc != 1)
+    goto usage;
+  if (strcmp(argv[0], "trace") == 0)
+    mf_trace_clear(vm);
+  else if (strcmp(argv[0], "errors") == 0) {
+    memset(vm->errors, 0, vm->n_errors * sizeof(*vm->errors));
+    vm->frame_exhausted = vm->pool.alloc_failures = 0;
+  } else if (strcmp(argv[0], "runtime") == 0) {
+    for (uint32_t i = 0; i < vm->n_nodes; i++)
+      vm->nodes[i].calls = vm->nodes[i].vectors = vm->nodes[i].clocks = 0;
+  } else if (strcmp(argv[0], "interfaces") == 0) {
+    for (uint32_t i = 0; i < vm->n_ifs; i++) {
+      mf_if_t *f = &vm->ifs[i];
+      f->rx_packets = f->rx_bytes = f->tx_packets = f->tx_bytes = f->drops = 0;
+    }
+  } else
+    goto usage;
+  return 0;
+usage:
+  mf_out_printf(out, "usage: clear trace|errors|runtime|interfaces\n");
+  return -1;
+}
+
+static int parse_pcap_start(int argc, char **argv, mf_capture_opts_t *o,
+                            mf_out_t *out)
+{
+  memset(o, 0, sizeof(*o));
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    int has_value = i + 1 < argc;
+    if (strcmp(a, "--node") == 0 && has_value)
+      o->node = argv[++i];
+    else if (strcmp(a, "--interface") == 0 && has_value)
+      o->interface = argv[++i];
+    else if (strcmp(a, "--filter") == 0 && has_value)
+      o->filter = argv[++i];
+    else if (strcmp(a, "--max") == 0 && has_value) {
+      char *end;
+      o->max_packets = strtoull(argv[++i], &end, 10);
+      if (*end || o->max_packets == 0) {
+        mf_out_printf(out, "--max needs a positive count\n");
+        return -1;
+      }
+    } else if (a[0] != '-' && !o->path)
+      o->path = a;
+    else {
+      mf_out_printf(out, "pcap start: unexpected '%s'\n", a);
+      return -1;
+    }
+  }
+  if (!o->path || !o->node == !o->interface) {
+    mf_out_printf(out, "usage: pcap start (--node NODE | --interface IF) "
+                       "[--filter BPF] [--max N] FILE\n");
+    return -1;
+  }
+  if (o->path[0] != '/') {
+    mf_out_printf(out, "pcap start: FILE must be an absolute path\n");
+    return -1;
+  }
+  return 0;
+}
+
+static int pcap(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  char err[512];
+  if (argc >= 1 && strcmp(argv[0], "start") == 0) {
+    mf_capture_opts_t o;
+    if (parse_pcap_start(argc - 1, argv + 1, &o, out) < 0)
+      return -1;
+    if (mf_capture_start(c->vm, &o, err, sizeof(err)) < 0) {
+      mf_out_printf(out, "pcap start: %s\n", err);
+      return -1;
+    }
+    mf_out_printf(out, "pcap: capturing %s %s to %s\n",
+                  o.node ? "node" : "interface", o.node ? o.node : o.interface,
+                  o.path);
+    return 0;
+  }
+  if (argc == 1 && strcmp(argv[0], "stop") == 0) {
+    uint64_t written;
+    char path[4096];
+    if (mf_capture_stop(c->vm, &written, path, sizeof(path), err, sizeof(err)) < 0) {
+      mf_out_printf(out, "pcap stop: no capture was started\n");
+      return -1;
+    }
+    if (err[0]) {
+      mf_out_printf(out, "pcap: %" PRIu64 " packets written to %s, then: %s\n",
+                    written, path, err);
+      return -1;
+    }
+    mf_out_printf(out, "pcap: %" PRIu64 " packets written to %s\n", written, path);
+    return 0;
+  }
+  mf_out_printf(out, "usage: pcap start ... | pcap stop\n");
+  return -1;
+}
+
+static const struct {
+  const char *verb, *object;
+  command_fn *fn;
+} commands[] = {
+    {"show", "version", show_version},
+    {"show", "interfaces", show_interfaces},
+    {"show", "ip", show_ip_fib},
+    {"show", "errors", show_errors},
+    {"show", "runtime", show_runtime},
+    {"show", "trace", show_trace},
+    {"trace", "add", trace_add},
+    {"clear", NULL, clear},
+    {"pcap", NULL, pcap},
+};
+
+int mf_ctl_execute(void *ctx, int argc, char **argv, mf_out_t *out)
+{
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+    if (strcmp(argv[0], commands[i].verb) != 0)
+      continue;
+    if (!commands[i].object)
+      return commands[i].fn(ctx, argc - 1, argv + 1, out);
+    if (argc >= 2 && strcmp(argv[1], commands[i].object) == 0) {
+      /* "show ip fib": the object is two words. */
+      int skip = strcmp(argv[1], "ip") == 0 && argc >= 3 && strcmp(argv[2], "fib") == 0 ? 3 : 2;
+      return commands[i].fn(ctx, argc - skip, argv + skip, out);
+    }
+  }
+  mf_out_printf(out, "unknown command:");
+  for (int i = 0; i < argc; i++)
+    mf_out_printf(out, " %s", argv[i]);
+  mf_out_printf(out, "\ncommands: show version|interfaces|ip fib|errors|runtime|trace, "
+                     "trace add NODE COUNT, clear trace|errors|runtime|interfaces, "
+                     "pcap start|stop\n");
+  return -1;
+}

@@ -1,0 +1,20 @@
+/* The commands the daemon answers on its control socket: show, trace,
+ * clear, pcap. Each prints VPP-style tables into the reply. */
+#ifndef MF_CONTROL_COMMANDS_H
+#define MF_CONTROL_COMMANDS_H
+
+#include <stdint.h>
+
+#include "control/out.h"
+#include "core/vm.h"
+
+typedef struct {
+  mf_vm_t *vm;
+  const char *profile_source;
+  uint64_t start_ns; /* monotonic */
+} mf_ctl_ctx_t;
+
+/* mf_ctl_exec_fn for the server: ctx is an mf_ctl_ctx_t. */
+int mf_ctl_execute(void *ctx, int argc, char **argv, mf_out_t *out);
+
+#endif

@@ -1,0 +1,48 @@
+#include "io/tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+int mf_tun_open(mf_tun_t *tun, const char *name, char *err, size_t errlen)
+{
+  memset(tun, 0, sizeof(*tun));
+  tun->fd = -1;
+  if (strlen(name) >= IFNAMSIZ) {
+    snprintf(err, errlen, "tun: name '%s' is longer than %d characters", name,
+             IFNAMSIZ - 1);
+    return -EINVAL;
+  }
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    snprintf(err, errlen, "tun: open /dev/net/tun: %s", strerror(e));
+    return -e;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  memcpy(ifr.ifr_name, name, strlen(name));
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int e = errno;
+    snprintf(err, errlen, "tun: create '%s': %s%s", name, strerror(e),
+             e == EBUSY ? " (another process holds it)" : "");
+    close(fd);
+    return -e;
+  }
+  tun->fd = fd;
+  snprintf(tun->name, sizeof(tun->name), "%s", ifr.ifr_name);
+  return 0;
+}
+
+void mf_tun_close(mf_tun_t *tun)
+{
+  if (tun->fd >= 0)
+    close(tun->fd);
+  tun->fd = -1;
+}

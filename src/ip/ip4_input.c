@@ -1,0 +1,81 @@
+/* ip4-input: validates IPv4 headers (RFC 791, RFC 1122 3.2.1) before
+ * anything reads them.
+ * Uses: current_data/current_length. Sets: current_length trimmed to the
+ * IP total length, l4_offset, F_IS_IP6 cleared.
+ * Next: ip4-lookup, or error-drop with the failed check. */
+#include "core/graph_rt.h"
+#include "ip/checksum.h"
+#include "ip/headers.h"
+#include "ip/nodes.h"
+
+#define IP4_INPUT_ERRORS(_)                                                   \
+  _(TOO_SHORT, "too-short", "packet shorter than an IPv4 header")             \
+  _(BAD_VERSION, "bad-version", "version field is not 4")                     \
+  _(BAD_HEADER_LENGTH, "bad-header-length",                                   \
+    "header length below 20 bytes or beyond the packet")                      \
+  _(BAD_TOTAL_LENGTH, "bad-total-length",                                     \
+    "total length shorter than the header or longer than the packet")         \
+  _(BAD_CHECKSUM, "bad-checksum", "IPv4 header checksum is wrong")            \
+  _(MULTICAST, "multicast",                                                   \
+    "multicast or broadcast destination: not forwarded")
+
+enum {
+#define _(sym, n, t) IP4_INPUT_ERROR_##sym,
+  IP4_INPUT_ERRORS(_)
+#undef _
+  IP4_INPUT_N_ERROR
+};
+
+static const mf_error_desc_t ip4_input_errors[] = {IP4_INPUT_ERRORS(MF_ERROR_DESC)};
+
+enum { IP4_INPUT_NEXT_DROP, IP4_INPUT_NEXT_LOOKUP };
+
+static uint32_t ip4_input_check(mf_buffer_t *b)
+{
+  if (b->current_length < sizeof(mf_ip4_header_t))
+    return IP4_INPUT_ERROR_TOO_SHORT;
+  const mf_ip4_header_t *ip = (const mf_ip4_header_t *)mf_buffer_data(b);
+  if ((ip->ver_ihl >> 4) != 4)
+    return IP4_INPUT_ERROR_BAD_VERSION;
+  uint32_t hlen = (ip->ver_ihl & 0xf) * 4u;
+  if (hlen < sizeof(*ip) || hlen > b->current_length)
+    return IP4_INPUT_ERROR_BAD_HEADER_LENGTH;
+  uint32_t total = __builtin_bswap16(ip->total_length);
+  if (total < hlen || total > b->current_length)
+    return IP4_INPUT_ERROR_BAD_TOTAL_LENGTH;
+  if (!mf_csum_ok(ip, hlen, 0))
+    return IP4_INPUT_ERROR_BAD_CHECKSUM;
+  /* 224.0.0.0/4 and the limited broadcast address. */
+  uint8_t first = ((const uint8_t *)&ip->dst)[0];
+  if ((first & 0xf0) == 0xe0 || ip->dst == 0xffffffffu)
+    return IP4_INPUT_ERROR_MULTICAST;
+  /* Link layers may pad; the IP length is the truth. */
+  b->current_length = (uint16_t)total;
+  b->l4_offset = (uint16_t)hlen;
+  b->flags &= ~MF_BUFFER_F_IS_IP6;
+  return IP4_INPUT_N_ERROR;
+}
+
+static uint32_t ip4_input_fn(mf_vm_t *vm, mf_node_rt_t *node,
+                             uint32_t *buffers, uint32_t n)
+{
+  uint16_t nexts[MF_FRAME_SIZE];
+  for (uint32_t i = 0; i < n; i++) {
+    mf_buffer_t *b = mf_buffer_get(&vm->pool, buffers[i]);
+    uint32_t err = ip4_input_check(b);
+    nexts[i] = err == IP4_INPUT_N_ERROR ? IP4_INPUT_NEXT_LOOKUP
+                                        : mf_graph_drop(node, b, err);
+  }
+  mf_graph_enqueue(vm, node, buffers, nexts, n);
+  return n;
+}
+
+const mf_node_reg_t mf_ip4_input_node = {
+    .name = "ip4-input",
+    .fn = ip4_input_fn,
+    .n_next = 2,
+    .next_nodes = {[IP4_INPUT_NEXT_DROP] = "error-drop",
+                   [IP4_INPUT_NEXT_LOOKUP] = "ip4-lookup"},
+    .n_errors = IP4_INPUT_N_ERROR,
+    .errors = ip4_input_errors,
+};
