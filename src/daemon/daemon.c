@@ -17,17 +17,9 @@
 #include "control/server.h"
 #include "core/graph_rt.h"
 #include "core/log.h"
-#include "core/trace.h"
-#include "daemon/node_table.h"
-#include "fib/fib.h"
+#include "daemon/dataplane.h"
 #include "io/tun.h"
 #include "routing/netconf.h"
-
-#define MF_N_BUFFERS 8192
-#define MF_N_FRAMES 512
-#define MF_MAX_ROUTES 65536
-#define MF_PRIORITY_PROFILE 100
-#define MF_PRIORITY_LOCAL 0
 
 enum { TAG_TUN = 1, TAG_SIGNAL = 2 };
 
@@ -84,63 +76,6 @@ static void guard_direct(mf_profile_t *p)
   }
 }
 
-static void add_interface(mf_vm_t *vm, const char *name, mf_if_type_t type)
-{
-  mf_if_t *f = &vm->ifs[vm->n_ifs++];
-  memset(f, 0, sizeof(*f));
-  snprintf(f->name, sizeof(f->name), "%s", name);
-  f->type = type;
-}
-
-/* Interface indices: 0 the TUN, 1 the stack (local), then the profile's
- * interfaces in order, so profile index i is vm index i + 2. */
-#define MF_IF_TUN_INDEX 0
-#define MF_IF_LOCAL_INDEX 1
-#define MF_IF_FIRST_PROFILE 2
-
-static int install_routes(mf_daemon_t *d)
-{
-  const mf_profile_t *p = d->profile;
-  d->vm.fib = mf_fib_create(MF_MAX_ROUTES, UINT32_MAX);
-  if (!d->vm.fib)
-    return -ENOMEM;
-  for (uint32_t i = 0; i < p->tun.n_stack_addresses; i++) {
-    mf_prefix_t host = p->tun.stack_addresses[i];
-    host.len = (uint8_t)mf_prefix_max_len(host.family);
-    int rv = mf_fib_add(d->vm.fib, &host, MF_FIB_SRC_LOCAL, MF_PRIORITY_LOCAL,
-                        MF_IF_LOCAL_INDEX);
-    if (rv < 0)
-      return rv;
-  }
-  for (uint32_t i = 0; i < p->n_routes; i++) {
-    int rv = mf_fib_add(d->vm.fib, &p->routes[i].cidr, MF_FIB_SRC_PROFILE,
-                        MF_PRIORITY_PROFILE, MF_IF_FIRST_PROFILE + p->routes[i].iface);
-    if (rv < 0)
-      return rv;
-  }
-  return 0;
-}
-
-static int build_graph(mf_daemon_t *d)
-{
-  mf_vm_t *vm = &d->vm;
-  int rv = mf_buffer_pool_init(&vm->pool, MF_N_BUFFERS);
-  if (rv == 0)
-    rv = mf_graph_init(vm, mf_node_table, mf_node_table_len, MF_N_FRAMES);
-  if (rv < 0) {
-    mf_log_error("graph: %s", strerror(-rv));
-    return rv;
-  }
-  add_interface(vm, d->profile->tun.name, MF_IF_TUN);
-  add_interface(vm, "local", MF_IF_LOCAL);
-  for (uint32_t i = 0; i < d->profile->n_ifaces; i++)
-    add_interface(vm, d->profile->ifaces[i].name, d->profile->ifaces[i].type);
-  rv = install_routes(d);
-  if (rv < 0)
-    mf_log_error("fib: installing the profile's routes: %s", strerror(-rv));
-  return rv;
-}
-
 static int add_epoll(int epfd, int fd, uint64_t tag)
 {
   struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
@@ -154,10 +89,6 @@ static int open_tun(mf_daemon_t *d)
     mf_log_error("%s", err);
     return -1;
   }
-  d->tun.if_index = MF_IF_TUN_INDEX;
-  d->tun_input = mf_graph_node_index(&d->vm, "tun-input");
-  d->vm.nodes[d->tun_input].ctx = &d->tun;
-  d->vm.nodes[mf_graph_node_index(&d->vm, "tun-output")].ctx = &d->tun;
   if (add_epoll(d->epfd, d->tun.fd, TAG_TUN) < 0) {
     mf_log_error("epoll: %s", strerror(errno));
     return -1;
@@ -261,14 +192,10 @@ static void teardown(mf_daemon_t *d)
   char path[64], err[64];
   mf_ctl_server_close(&d->ctl);
   mf_capture_stop(&d->vm, &written, path, sizeof(path), err, sizeof(err));
-  mf_trace_clear(&d->vm);
   if (d->netconf)
     mf_netconf_down(d->netconf);
   mf_tun_close(&d->tun);
-  if (d->vm.fib)
-    mf_fib_destroy(d->vm.fib);
-  mf_graph_free(&d->vm);
-  mf_buffer_pool_free(&d->vm.pool);
+  mf_dataplane_free(&d->vm);
   if (d->sigfd >= 0)
     close(d->sigfd);
   if (d->epfd >= 0)
@@ -292,9 +219,10 @@ static int start(mf_daemon_t *d, const mf_daemon_opts_t *o)
     return -1;
   }
   d->epfd = epoll_create1(EPOLL_CLOEXEC);
-  if (d->epfd < 0 || open_signals(d) < 0 || build_graph(d) < 0 ||
-      open_tun(d) < 0)
+  if (d->epfd < 0 || open_signals(d) < 0 || open_tun(d) < 0 ||
+      mf_dataplane_init(&d->vm, d->profile, &d->tun) < 0)
     return -1;
+  d->tun_input = mf_graph_node_index(&d->vm, "tun-input");
   d->ctl_ctx = (mf_ctl_ctx_t){&d->vm, d->profile->source, mono_ns()};
   if (mf_ctl_server_open(&d->ctl, o->socket_path, d->epfd, mf_ctl_execute,
                          &d->ctl_ctx, err, sizeof(err)) < 0) {

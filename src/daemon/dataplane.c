@@ -1,0 +1,77 @@
+#include "daemon/dataplane.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/graph_rt.h"
+#include "core/log.h"
+#include "core/trace.h"
+#include "daemon/node_table.h"
+#include "fib/fib.h"
+
+/* The stack's own addresses win over any profile route. */
+#define MF_PRIORITY_LOCAL 0
+#define MF_PRIORITY_PROFILE 100
+
+static void add_interface(mf_vm_t *vm, const char *name, mf_if_type_t type)
+{
+  mf_if_t *f = &vm->ifs[vm->n_ifs++];
+  memset(f, 0, sizeof(*f));
+  snprintf(f->name, sizeof(f->name), "%s", name);
+  f->type = type;
+}
+
+static int install_routes(mf_vm_t *vm, const mf_profile_t *p)
+{
+  vm->fib = mf_fib_create(MF_DATAPLANE_MAX_ROUTES, UINT32_MAX);
+  if (!vm->fib)
+    return -ENOMEM;
+  for (uint32_t i = 0; i < p->tun.n_stack_addresses; i++) {
+    mf_prefix_t host = p->tun.stack_addresses[i];
+    host.len = (uint8_t)mf_prefix_max_len(host.family);
+    int rv = mf_fib_add(vm->fib, &host, MF_FIB_SRC_LOCAL, MF_PRIORITY_LOCAL,
+                        MF_IF_LOCAL_INDEX);
+    if (rv < 0)
+      return rv;
+  }
+  for (uint32_t i = 0; i < p->n_routes; i++) {
+    int rv = mf_fib_add(vm->fib, &p->routes[i].cidr, MF_FIB_SRC_PROFILE,
+                        MF_PRIORITY_PROFILE, MF_IF_FIRST_PROFILE + p->routes[i].iface);
+    if (rv < 0)
+      return rv;
+  }
+  return 0;
+}
+
+int mf_dataplane_init(mf_vm_t *vm, const mf_profile_t *p, mf_tun_t *tun)
+{
+  int rv = mf_buffer_pool_init(&vm->pool, MF_DATAPLANE_BUFFERS);
+  if (rv == 0)
+    rv = mf_graph_init(vm, mf_node_table, mf_node_table_len, MF_DATAPLANE_FRAMES);
+  if (rv < 0) {
+    mf_log_error("graph: %s", strerror(-rv));
+    return rv;
+  }
+  add_interface(vm, p->tun.name, MF_IF_TUN);
+  add_interface(vm, "local", MF_IF_LOCAL);
+  for (uint32_t i = 0; i < p->n_ifaces; i++)
+    add_interface(vm, p->ifaces[i].name, p->ifaces[i].type);
+  tun->if_index = MF_IF_TUN_INDEX;
+  vm->nodes[mf_graph_node_index(vm, "tun-input")].ctx = tun;
+  vm->nodes[mf_graph_node_index(vm, "tun-output")].ctx = tun;
+  rv = install_routes(vm, p);
+  if (rv < 0)
+    mf_log_error("fib: installing the profile's routes: %s", strerror(-rv));
+  return rv;
+}
+
+void mf_dataplane_free(mf_vm_t *vm)
+{
+  mf_trace_clear(vm);
+  if (vm->fib)
+    mf_fib_destroy(vm->fib);
+  vm->fib = NULL;
+  mf_graph_free(vm);
+  mf_buffer_pool_free(&vm->pool);
+}

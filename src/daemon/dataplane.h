@@ -1,0 +1,26 @@
+/* The worker's data plane built from a profile: buffer pool, graph,
+ * interfaces and FIB. The daemon uses it with a real TUN; tests and fuzz
+ * targets with any file descriptor that carries one packet per read. */
+#ifndef MF_DAEMON_DATAPLANE_H
+#define MF_DAEMON_DATAPLANE_H
+
+#include "config/profile.h"
+#include "core/vm.h"
+#include "io/tun.h"
+
+/* Interface indices: 0 the TUN, 1 the stack (local), then the profile's
+ * interfaces in order, so profile interface i is vm interface i + 2. */
+#define MF_IF_TUN_INDEX 0
+#define MF_IF_LOCAL_INDEX 1
+#define MF_IF_FIRST_PROFILE 2
+
+#define MF_DATAPLANE_BUFFERS 8192
+#define MF_DATAPLANE_FRAMES 512
+#define MF_DATAPLANE_MAX_ROUTES 65536
+
+/* vm must be zeroed. tun->fd serves tun-input and tun-output; the TUN gets
+ * interface index 0. Returns 0 or -errno, logged. */
+int mf_dataplane_init(mf_vm_t *vm, const mf_profile_t *p, mf_tun_t *tun);
+void mf_dataplane_free(mf_vm_t *vm);
+
+#endif
