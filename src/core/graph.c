@@ -146,11 +146,60 @@ void mf_graph_enqueue_one(mf_vm_t *vm, mf_node_rt_t *node, uint16_t next,
   f->buffers[f->n++] = bi;
 }
 
+void mf_graph_inject(mf_vm_t *vm, uint32_t node_index, const uint32_t *buffers,
+                     uint32_t n)
+{
+  while (n) {
+    if (vm->n_free_frames == 0) {
+      vm->frame_exhausted += n;
+      mf_buffer_free(&vm->pool, buffers, n);
+      return;
+    }
+    uint32_t fi = vm->free_frames[--vm->n_free_frames];
+    mf_frame_t *f = &vm->frames[fi];
+    f->node = node_index;
+    f->n = n < MF_FRAME_SIZE ? n : MF_FRAME_SIZE;
+    memcpy(f->buffers, buffers, f->n * sizeof(*buffers));
+    fifo_push(vm, fi);
+    buffers += f->n;
+    n -= f->n;
+  }
+}
+
+/* Appends a run of buffers bound for one arc, a frame at a time. */
+static void enqueue_run(mf_vm_t *vm, mf_node_rt_t *node, uint16_t next,
+                        const uint32_t *buffers, uint32_t n)
+{
+  while (n) {
+    mf_frame_t *f = arc_frame(vm, node, next);
+    if (__builtin_expect(f == NULL, 0)) {
+      vm->frame_exhausted += n;
+      mf_buffer_free(&vm->pool, buffers, n);
+      return;
+    }
+    uint32_t k = MF_FRAME_SIZE - f->n;
+    if (k > n)
+      k = n;
+    memcpy(f->buffers + f->n, buffers, k * sizeof(*buffers));
+    f->n += k;
+    buffers += k;
+    n -= k;
+  }
+}
+
 void mf_graph_enqueue(mf_vm_t *vm, mf_node_rt_t *node, const uint32_t *buffers,
                       const uint16_t *nexts, uint32_t n)
 {
-  for (uint32_t i = 0; i < n; i++)
-    mf_graph_enqueue_one(vm, node, nexts[i], buffers[i]);
+  /* Packets of a vector mostly share their next node: move them in runs
+   * rather than one by one. */
+  uint32_t i = 0;
+  while (i < n) {
+    uint32_t j = i + 1;
+    while (j < n && nexts[j] == nexts[i])
+      j++;
+    enqueue_run(vm, node, nexts[i], buffers + i, j - i);
+    i = j;
+  }
 }
 
 static void close_arcs(mf_node_rt_t *node)

@@ -25,6 +25,12 @@ void mf_graph_enqueue_one(mf_vm_t *vm, mf_node_rt_t *node, uint16_t next,
  * every frame it produced until the graph is empty. Returns what the input
  * node read. */
 uint32_t mf_graph_poll(mf_vm_t *vm, uint32_t node_index);
+/* Queues buffers straight to node_index, as if an arc led there: for
+ * benchmarks, tests and hand-offs from outside the graph. Buffers beyond
+ * the free frames are dropped and counted in frame_exhausted. */
+void mf_graph_inject(mf_vm_t *vm, uint32_t node_index, const uint32_t *buffers,
+                     uint32_t n);
+
 /* Runs pending frames until none is left. */
 void mf_graph_run(mf_vm_t *vm);
 

@@ -3,24 +3,33 @@
 uint64_t mf_csum_add(uint64_t sum, const void *p, size_t len)
 {
   const uint8_t *b = p;
-  /* 32 bits at a time into a 64-bit accumulator: no carry is lost for any
-   * packet size we handle, and the fold at the end restores the 16-bit sum
-   * (the one's-complement sum is byte-order independent, RFC 1071 2(B)). */
+  /* The one's-complement sum is byte-order independent (RFC 1071 2(B)):
+   * add native 32-bit words into 64 bits (no carry lost for any length we
+   * handle), fold, and swap the folded 16 bits once at the end. */
+  uint64_t s = 0;
   while (len >= 4) {
     uint32_t w;
     memcpy(&w, b, 4);
-    sum += __builtin_bswap32(w);
+    s += w;
     b += 4;
     len -= 4;
   }
   if (len >= 2) {
-    sum += (uint32_t)(b[0] << 8 | b[1]);
+    uint16_t w;
+    memcpy(&w, b, 2);
+    s += w;
     b += 2;
     len -= 2;
   }
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   if (len)
-    sum += (uint32_t)b[0] << 8;
-  return sum;
+    s += b[0]; /* the high byte of a big-endian word is the low one here */
+  return sum + __builtin_bswap16(mf_csum_fold(s));
+#else
+  if (len)
+    s += (uint32_t)b[0] << 8;
+  return sum + mf_csum_fold(s);
+#endif
 }
 
 uint64_t mf_csum_pseudo4(uint32_t src, uint32_t dst, uint8_t proto,

@@ -33,6 +33,21 @@ static inline int mf_csum_ok(const void *p, size_t len, uint64_t seed)
   return mf_csum_fold(mf_csum_add(seed, p, len)) == 0xffff;
 }
 
+/* True when an IPv4 header of hlen bytes (a multiple of 4, at least 20)
+ * has a correct checksum. Inline and in native order: every packet pays
+ * for it. */
+static inline int mf_ip4_header_csum_ok(const void *h, uint32_t hlen)
+{
+  const uint8_t *b = h;
+  uint64_t s = 0;
+  for (uint32_t i = 0; i < hlen; i += 4) {
+    uint32_t w;
+    memcpy(&w, b + i, 4);
+    s += w;
+  }
+  return mf_csum_fold(s) == 0xffff;
+}
+
 /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for a 16-bit field changed from
  * old to new (all in network order). */
 static inline uint16_t mf_csum_update16(uint16_t csum, uint16_t old_v,

@@ -43,7 +43,7 @@ static uint32_t ip4_input_check(mf_buffer_t *b)
   uint32_t total = __builtin_bswap16(ip->total_length);
   if (total < hlen || total > b->current_length)
     return IP4_INPUT_ERROR_BAD_TOTAL_LENGTH;
-  if (!mf_csum_ok(ip, hlen, 0))
+  if (!mf_ip4_header_csum_ok(ip, hlen))
     return IP4_INPUT_ERROR_BAD_CHECKSUM;
   /* 224.0.0.0/4 and the limited broadcast address. */
   uint8_t first = ((const uint8_t *)&ip->dst)[0];

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# bench/graph: the graph fed from memory (no I/O) through
+#   ip4-input -> ip4-lookup -> interface-drop -> error-drop
+# Prints packets per second and clocks per packet (noisy machines: compare
+# within one run), then instructions per packet under callgrind (repeatable).
+# Usage: bench/graph/run.sh [ROUNDS] [ROUTES]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rounds=${1:-40000}
+routes=${2:-10000}
+scripts/setup.sh build
+command -v valgrind >/dev/null || apt-get install -y -qq --no-install-recommends valgrind
+scripts/build.sh build --buildtype=debugoptimized
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+gcc -std=c11 -D_GNU_SOURCE -O2 -g -Isrc bench/graph/graph_bench.c build/libmintflow.a \
+  $(pkg-config --libs libcrypto libfyaml libmnl libpcap) -lpthread -o "$out/graph_bench"
+
+"$out/graph_bench" "$rounds" "$routes"
+
+cg_rounds=400
+valgrind --tool=callgrind --toggle-collect=run_rounds --callgrind-out-file="$out/cg" \
+  "$out/graph_bench" "$cg_rounds" "$routes" >/dev/null 2>"$out/cg.log"
+ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out/cg.log")
+pkts=$((cg_rounds * 256))
+awk -v ir="$ir" -v p="$pkts" 'BEGIN { printf "callgrind: %.1f instructions/packet over %d packets (goal: under 100)\n", ir / p, p }'
