@@ -14,7 +14,7 @@
 
 #define MF_PROFILE_MAX_TUN_ADDRS 4
 #define MF_PROFILE_MAX_IFACES 32
-#define MF_PROFILE_MAX_ROUTES 1024
+#define MF_PROFILE_MAX_ROUTES 4096
 
 typedef struct {
   uint32_t line, column; /* 1-based; 0 when not from a file */
