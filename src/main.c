@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli_wg.h"
 #include "config/profile.h"
 #include "config/profile_dump.h"
 #include "control/client.h"
@@ -20,11 +21,13 @@ static void usage(FILE *f)
           "  run [-c PROFILE] [--run-dir DIR]  run the daemon in the foreground\n"
           "  check -c PROFILE                  validate a profile, change nothing\n"
           "  profile default                   print the embedded default profile\n"
-          "  show version|interfaces|ip fib|errors|runtime|trace\n"
+          "  show version|interfaces|ip fib|errors|runtime|trace|wireguard\n"
           "  trace add NODE COUNT              trace packets from an input node\n"
           "  clear trace|errors|runtime|interfaces\n"
           "  pcap start (--node NODE | --interface IF) [--filter BPF] [--max N] FILE\n"
           "  pcap stop\n"
+          "  wg genkey|pubkey|genpsk             keys, as wg(8)\n"
+          "  import wireguard FILE.conf [--name NAME]  a wg-quick file as a profile interface\n"
           "SOCKET defaults to $MINTFLOW_SOCKET or /run/mintflow/mintflow.sock.\n");
 }
 
@@ -121,6 +124,10 @@ int main(int argc, char **argv)
     fputs(mf_profile_default_text(), stdout);
     return 0;
   }
+  if (!strcmp(cmd, "wg"))
+    return mf_cli_wg(cli.argc - 1, cli.argv + 1);
+  if (!strcmp(cmd, "import") && cli.argc >= 2 && !strcmp(cli.argv[1], "wireguard"))
+    return mf_cli_import_wireguard(cli.argc - 2, cli.argv + 2);
   if (!strcmp(cmd, "show") || !strcmp(cmd, "trace") || !strcmp(cmd, "clear") ||
       !strcmp(cmd, "pcap")) {
     if (!strcmp(cmd, "pcap") && absolutize_pcap_file(&cli) < 0)

@@ -3,6 +3,7 @@
 #include "config/profile.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,6 +151,7 @@ int mf_profile_load_file(const char *path, mf_profile_t *out, mf_diag_t *diag)
     return -1;
   }
   int rc = mf_profile_load_string(text, len, path, out, diag);
+  OPENSSL_cleanse(text, len); /* it may hold private keys */
   free(text);
   return rc;
 }

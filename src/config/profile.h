@@ -36,9 +36,43 @@ typedef struct {
   uint32_t rule_priority; /* first of the rule priorities the daemon owns */
 } mf_tun_cfg_t;
 
+#define MF_PROFILE_MAX_WG 8           /* wireguard interfaces per profile */
+#define MF_PROFILE_MAX_WG_PEERS 16
+#define MF_PROFILE_MAX_WG_ADDRS 4
+#define MF_PROFILE_MAX_WG_DNS 4
+#define MF_PROFILE_MAX_ALLOWED_IPS 32
+#define MF_PROFILE_WG_DEBUG_MAX 4096 /* bytes of imported config text kept */
+
+/* A WireGuard peer, as wg-quick's [Peer] section. */
+typedef struct {
+  uint8_t public_key[32];
+  uint8_t preshared_key[32];
+  bool has_preshared_key;
+  mf_prefix_t allowed_ips[MF_PROFILE_MAX_ALLOWED_IPS]; /* masked */
+  uint32_t n_allowed_ips;
+  char endpoint[256];          /* "host:port", "[v6]:port"; "" when absent */
+  uint16_t persistent_keepalive; /* seconds; 0: off */
+  mf_mark_t mark;
+} mf_wg_peer_cfg_t;
+
+/* A WireGuard interface, as wg-quick's [Interface] section. */
+typedef struct {
+  uint8_t private_key[32];
+  uint16_t listen_port;   /* 0: any free port */
+  mf_prefix_t addresses[MF_PROFILE_MAX_WG_ADDRS]; /* host bits as given */
+  uint32_t n_addresses;
+  uint32_t mtu;           /* default 1420 */
+  mf_prefix_t dns[MF_PROFILE_MAX_WG_DNS]; /* full-length prefixes */
+  uint32_t n_dns;
+  mf_wg_peer_cfg_t peers[MF_PROFILE_MAX_WG_PEERS];
+  uint32_t n_peers;
+  char debug[MF_PROFILE_WG_DEBUG_MAX]; /* original imported text, or "" */
+} mf_wg_cfg_t;
+
 typedef struct {
   char name[MF_IF_NAME_MAX];
   mf_if_type_t type;
+  uint32_t wg; /* type wireguard: index into mf_profile_t.wg */
   mf_mark_t mark;
 } mf_iface_cfg_t;
 
@@ -56,6 +90,8 @@ typedef struct {
   uint32_t n_ifaces;
   mf_route_cfg_t routes[MF_PROFILE_MAX_ROUTES];
   uint32_t n_routes;
+  mf_wg_cfg_t wg[MF_PROFILE_MAX_WG];
+  uint32_t n_wg;
 } mf_profile_t;
 
 /* Where errors go: each as "file:line:column: message". */

@@ -1,6 +1,10 @@
 #include "config/profile_dump.h"
 
+#include <openssl/crypto.h>
 #include <string.h>
+
+#include "config/key_text.h"
+#include "config/yaml_write.h"
 
 /* Names are [A-Za-z0-9_.-], so plain YAML holds them, except the words
  * YAML reads as null. */
@@ -36,6 +40,81 @@ static void dump_tun(const mf_tun_cfg_t *tun, FILE *out)
           tun->rule_priority, tun->rule_priority + 9);
 }
 
+/* Prefixes single-quoted: "::/0" is no plain scalar in a flow list. */
+static void dump_prefixes(const char *key, const mf_prefix_t *list,
+                          uint32_t n, bool with_len, FILE *out)
+{
+  char text[64];
+  fprintf(out, "%s: [", key);
+  for (uint32_t k = 0; k < n; k++) {
+    mf_prefix_format(&list[k], with_len, text, sizeof(text));
+    fprintf(out, "%s'%s'", k ? ", " : "", text);
+  }
+  fprintf(out, "]\n");
+}
+
+static void dump_peer(const mf_wg_peer_cfg_t *pc, bool with_secrets,
+                      FILE *out)
+{
+  char key[MF_KEY_TEXT_LEN + 1];
+  mf_key_text_encode(pc->public_key, key);
+  fprintf(out, "      - public_key: \"%s\"\n", key);
+  if (pc->has_preshared_key && with_secrets) {
+    mf_key_text_encode(pc->preshared_key, key);
+    fprintf(out, "        preshared_key: \"%s\"\n", key);
+    OPENSSL_cleanse(key, sizeof(key));
+  } else if (pc->has_preshared_key)
+    fprintf(out, "        preshared_key: (hidden)\n");
+  fprintf(out, "        ");
+  dump_prefixes("allowed_ips", pc->allowed_ips, pc->n_allowed_ips, true, out);
+  if (pc->endpoint[0])
+    fprintf(out, "        endpoint: '%s'\n", pc->endpoint);
+  fprintf(out, "        persistent_keepalive: %u%s\n",
+          pc->persistent_keepalive, pc->persistent_keepalive ? "" : "  # off");
+}
+
+/* The public key stands in for the private one as a comment. */
+static void dump_wg(const mf_wg_cfg_t *wg, bool with_secrets, FILE *out)
+{
+  uint8_t pub[MF_KEY_LEN];
+  char key[MF_KEY_TEXT_LEN + 1];
+  if (mf_key_public(wg->private_key, pub) == 0) {
+    mf_key_text_encode(pub, key);
+    fprintf(out, "    # public key: %s\n", key);
+  }
+  if (with_secrets) {
+    mf_key_text_encode(wg->private_key, key);
+    fprintf(out, "    private_key: \"%s\"\n", key);
+  } else
+    fprintf(out, "    private_key: (hidden)\n");
+  if (wg->listen_port)
+    fprintf(out, "    listen_port: %u\n", wg->listen_port);
+  fprintf(out, "    ");
+  dump_prefixes("address", wg->addresses, wg->n_addresses, true, out);
+  fprintf(out, "    mtu: %u\n", wg->mtu);
+  if (wg->n_dns) {
+    fprintf(out, "    ");
+    dump_prefixes("dns", wg->dns, wg->n_dns, false, out);
+  }
+  fprintf(out, "    peers:\n");
+  for (uint32_t k = 0; k < wg->n_peers; k++)
+    dump_peer(&wg->peers[k], with_secrets, out);
+  OPENSSL_cleanse(key, sizeof(key));
+  if (wg->debug[0]) {
+    fprintf(out, "    debug:");
+    mf_yaml_write_text(out, wg->debug, strnlen(wg->debug, sizeof(wg->debug)),
+                       4);
+  }
+}
+
+void mf_profile_dump_wg_iface(const char *name, const mf_wg_cfg_t *wg,
+                              bool with_secrets, FILE *out)
+{
+  const char *q = quote_if_null(name);
+  fprintf(out, "  - name: %s%s%s\n    type: wireguard\n", q, name, q);
+  dump_wg(wg, with_secrets, out);
+}
+
 static void dump_ifaces(const mf_profile_t *p, FILE *out)
 {
   fprintf(out, "interfaces:%s\n", p->n_ifaces ? "" : " []");
@@ -43,6 +122,10 @@ static void dump_ifaces(const mf_profile_t *p, FILE *out)
     const mf_iface_cfg_t *c = &p->ifaces[k];
     const char *type = mf_if_type_name(c->type);
     const char *q = quote_if_null(c->name);
+    if (c->type == MF_IF_WIREGUARD && c->wg < p->n_wg) {
+      mf_profile_dump_wg_iface(c->name, &p->wg[c->wg], false, out);
+      continue;
+    }
     fprintf(out, "  - { name: %s%s%s, type: %s }\n", q, c->name, q,
             type ? type : "?");
   }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "config/profile.h"
+#include "config/yaml_read.h"
 #include "config/yaml_tree.h"
 
 /* Fills tun with the defaults the schema promises (stack addresses are
@@ -31,6 +32,44 @@ bool mf_profile_name_ok(const char *s, size_t len, size_t max);
  * are kept. Returns 0, or -1 after reporting at node i. */
 int mf_profile_read_prefix(const mf_yaml_tree_t *t, uint32_t i,
                            const char *what, mf_prefix_t *out);
+
+/* Checks wg-quick's Endpoint syntax, "host:port" or "[IPv6]:port", without
+ * resolving the host. Returns true, or false with a reason in *why. */
+bool mf_profile_endpoint_ok(const char *s, size_t len, const char **why);
+
+/* The keys only wireguard interfaces have, in the order of the fields
+ * mf_profile_parse_wg takes. */
+enum {
+  MF_PROFILE_WG_PRIVATE_KEY,
+  MF_PROFILE_WG_PRIVATE_KEY_FILE,
+  MF_PROFILE_WG_LISTEN_PORT,
+  MF_PROFILE_WG_ADDRESS,
+  MF_PROFILE_WG_MTU,
+  MF_PROFILE_WG_DNS,
+  MF_PROFILE_WG_DEBUG,
+  MF_PROFILE_WG_PEERS,
+  MF_PROFILE_WG_N_KEYS
+};
+extern const char *const mf_profile_wg_keys[MF_PROFILE_WG_N_KEYS];
+
+/* Reads a wireguard interface (mapping node item, its wireguard fields f
+ * as found by mf_yaml_read_fields) into wg, reporting every mistake.
+ * Returns 0 when all was well. */
+int mf_profile_parse_wg(const mf_yaml_tree_t *t, uint32_t item,
+                        const mf_yaml_field_t *f, mf_wg_cfg_t *wg);
+/* True when text quotes the private key or a preshared key of wg. */
+bool mf_profile_wg_quotes_keys(const char *text, const mf_wg_cfg_t *wg);
+/* Reads a wireguard interface's peers list into wg. */
+void mf_profile_parse_wg_peers(const mf_yaml_tree_t *t, uint32_t item,
+                               uint32_t value, mf_wg_cfg_t *wg);
+
+/* Reads a 32-byte key given inline (node text, "private_key") or in a file
+ * (node file, "private_key_file"); either node may be MF_YAML_NONE, and
+ * giving both is an error. Returns 0 with the key in out, 1 when neither is
+ * given, or -1 after reporting. */
+int mf_profile_read_key(const mf_yaml_tree_t *t, uint32_t text_key,
+                        uint32_t text, uint32_t file_key, uint32_t file,
+                        const char *what, uint8_t out[32]);
 
 /* Node i's position, for "(first at 3:5)" in messages. */
 static inline mf_mark_t mf_profile_mark(const mf_yaml_tree_t *t, uint32_t i)

@@ -1,6 +1,7 @@
 #include "config/yaml_tree.h"
 
 #include <libfyaml.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -371,6 +372,9 @@ int mf_yaml_tree_load(mf_yaml_tree_t *t, const char *text, size_t len,
 void mf_yaml_tree_free(mf_yaml_tree_t *t)
 {
   free(t->nodes);
+  /* Scalars may be private keys (design: secrets never linger). */
+  if (t->text)
+    OPENSSL_cleanse(t->text, t->text_cap);
   free(t->text);
   memset(t, 0, sizeof(*t));
   t->root = MF_YAML_NONE;

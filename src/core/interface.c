@@ -8,6 +8,7 @@ static const char *const type_names[MF_IF_N_TYPE] = {
     [MF_IF_REJECT] = "reject",
     [MF_IF_DROP] = "drop",
     [MF_IF_DIRECT] = "direct",
+    [MF_IF_WIREGUARD] = "wireguard",
 };
 
 const char *mf_if_type_name(mf_if_type_t t)

@@ -14,6 +14,7 @@ typedef enum {
   MF_IF_REJECT,  /* TCP gets a RST, the rest is dropped */
   MF_IF_DROP,    /* silently discarded */
   MF_IF_DIRECT,  /* the host stack re-originates flows from kernel sockets */
+  MF_IF_WIREGUARD, /* L3VPN: packets encrypted to WireGuard peers */
   MF_IF_N_TYPE
 } mf_if_type_t;
 
