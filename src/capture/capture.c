@@ -92,6 +92,7 @@ static int attach_interface(mf_vm_t *vm, mf_capture_t *c, const char *name,
       [MF_IF_REJECT] = {"ip4-reject", "ip6-reject"},
       [MF_IF_DROP] = {"interface-drop", NULL},
       [MF_IF_DIRECT] = {NULL, NULL},
+      [MF_IF_WIREGUARD] = {"wg-output", NULL},
   };
   const char *const *nodes = by_type[vm->ifs[i].type];
   if (!nodes[0]) {

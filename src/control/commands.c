@@ -12,6 +12,8 @@
 #include "core/trace.h"
 #include "fib/fib.h"
 #include "ip/format.h"
+#include "wireguard/keys.h"
+#include "wireguard/wg_device.h"
 
 #ifndef MF_VERSION
 #define MF_VERSION "unknown"
@@ -76,6 +78,53 @@ static int show_ip_fib(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
                 st.routes4, st.routes6, st.refused, st.memory_bytes);
   mf_fib_walk(c->vm->fib, AF_INET, fib_show_one, &s);
   mf_fib_walk(c->vm->fib, AF_INET6, fib_show_one, &s);
+  return 0;
+}
+
+static void show_wg_peer(mf_out_t *out, const mf_wg_peer_t *p, uint64_t wall)
+{
+  char key[MF_WG_KEY_B64_LEN + 1], ep[80], pfx[64];
+  mf_wg_key_to_base64(key, p->noise.public_key);
+  if (p->has_endpoint)
+    mf_sockaddr_format(&p->endpoint, ep, sizeof(ep));
+  else
+    snprintf(ep, sizeof(ep), "(none)");
+  mf_out_printf(out, "\npeer: %s\n  endpoint: %s\n  allowed ips:", key, ep);
+  for (uint32_t i = 0; i < p->n_allowed_ips; i++) {
+    mf_prefix_format(&p->allowed_ips[i], true, pfx, sizeof(pfx));
+    mf_out_printf(out, "%s %s", i ? "," : "", pfx);
+  }
+  if (p->last_handshake_wall_ns)
+    mf_out_printf(out, "\n  latest handshake: %.0f seconds ago",
+                  (double)(wall - p->last_handshake_wall_ns) / 1e9);
+  else
+    mf_out_printf(out, "\n  latest handshake: (none)");
+  mf_out_printf(out, "\n  transfer: %" PRIu64 " B received, %" PRIu64 " B sent\n",
+                p->rx_bytes, p->tx_bytes);
+  if (p->persistent_keepalive)
+    mf_out_printf(out, "  persistent keepalive: every %u seconds\n", p->persistent_keepalive);
+}
+
+static int show_wireguard(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  const mf_wg_main_t *wm = c->vm->wg;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t wall = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+  if (!wm || wm->n_devs == 0) {
+    mf_out_printf(out, "no wireguard interfaces\n");
+    return 0;
+  }
+  for (uint32_t i = 0; i < wm->n_devs; i++) {
+    const mf_wg_device_t *d = wm->devs[i];
+    char key[MF_WG_KEY_B64_LEN + 1];
+    mf_wg_key_to_base64(key, d->id.public_key);
+    /* The private key is never printed. */
+    mf_out_printf(out, "%sinterface: %s\n  public key: %s\n  listening port: %u\n",
+                  i ? "\n" : "", d->name, key, d->sock.port);
+    for (uint32_t k = 0; k < d->n_peers; k++)
+      show_wg_peer(out, &d->peers[k], wall);
+  }
   return 0;
 }
 
@@ -290,6 +339,7 @@ static const struct {
     {"show", "errors", show_errors},
     {"show", "runtime", show_runtime},
     {"show", "trace", show_trace},
+    {"show", "wireguard", show_wireguard},
     {"trace", "add", trace_add},
     {"clear", NULL, clear},
     {"pcap", NULL, pcap},
@@ -311,7 +361,7 @@ int mf_ctl_execute(void *ctx, int argc, char **argv, mf_out_t *out)
   mf_out_printf(out, "unknown command:");
   for (int i = 0; i < argc; i++)
     mf_out_printf(out, " %s", argv[i]);
-  mf_out_printf(out, "\ncommands: show version|interfaces|ip fib|errors|runtime|trace, "
+  mf_out_printf(out, "\ncommands: show version|interfaces|ip fib|errors|runtime|trace|wireguard, "
                      "trace add NODE COUNT, clear trace|errors|runtime|interfaces, "
                      "pcap start|stop\n");
   return -1;

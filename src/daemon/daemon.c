@@ -20,8 +20,12 @@
 #include "daemon/dataplane.h"
 #include "io/tun.h"
 #include "routing/netconf.h"
+#include "wireguard/wg_device.h"
 
-enum { TAG_TUN = 1, TAG_SIGNAL = 2 };
+enum { TAG_TUN = 1, TAG_SIGNAL = 2, TAG_WG = 0x400 };
+
+/* WireGuard timers need a look at least this often. */
+#define MF_TICK_MS 100
 
 typedef struct {
   mf_vm_t vm;
@@ -31,7 +35,7 @@ typedef struct {
   mf_ctl_server_t ctl;
   mf_ctl_ctx_t ctl_ctx;
   int epfd, sigfd;
-  uint32_t tun_input;
+  uint32_t tun_input, wg_input;
   int stop;
 } mf_daemon_t;
 
@@ -160,11 +164,37 @@ static void on_signal(mf_daemon_t *d)
   }
 }
 
+static int watch_wireguard(mf_daemon_t *d)
+{
+  mf_wg_main_t *wm = d->vm.wg;
+  if (!wm)
+    return 0;
+  d->wg_input = mf_graph_node_index(&d->vm, "wg-input");
+  for (uint32_t i = 0; i < wm->n_devs; i++)
+    if (add_epoll(d->epfd, wm->devs[i]->sock.fd, TAG_WG + i) < 0) {
+      mf_log_error("epoll: %s", strerror(errno));
+      return -1;
+    }
+  mf_wg_main_start(wm, mono_ns());
+  mf_graph_run(&d->vm);
+  return 0;
+}
+
+static void on_wireguard(mf_daemon_t *d, uint32_t dev)
+{
+  mf_wg_main_t *wm = d->vm.wg;
+  if (dev >= wm->n_devs)
+    return;
+  wm->polling = dev;
+  mf_graph_poll(&d->vm, d->wg_input);
+}
+
 static void main_loop(mf_daemon_t *d)
 {
   struct epoll_event ev[32];
+  int timeout = d->vm.wg ? MF_TICK_MS : 1000;
   while (!d->stop) {
-    int n = epoll_wait(d->epfd, ev, 32, 1000);
+    int n = epoll_wait(d->epfd, ev, 32, timeout);
     if (n < 0 && errno != EINTR) {
       mf_log_error("epoll_wait: %s", strerror(errno));
       return;
@@ -176,11 +206,17 @@ static void main_loop(mf_daemon_t *d)
         mf_graph_poll(&d->vm, d->tun_input);
       else if (tag == TAG_SIGNAL)
         on_signal(d);
+      else if (tag >= TAG_WG && tag < TAG_WG + MF_PROFILE_MAX_WG)
+        on_wireguard(d, (uint32_t)(tag - TAG_WG));
       else if (tag == MF_CTL_TAG_LISTEN)
         mf_ctl_server_on_listen(&d->ctl, d->vm.now_ns);
       else if (tag >= MF_CTL_TAG_CLIENT)
         mf_ctl_server_on_client(&d->ctl, (uint32_t)(tag - MF_CTL_TAG_CLIENT),
                                 ev[i].events);
+    }
+    if (d->vm.wg) {
+      mf_wg_main_tick(d->vm.wg, d->vm.now_ns);
+      mf_graph_run(&d->vm); /* what the timers released */
     }
     mf_ctl_server_expire(&d->ctl, d->vm.now_ns);
   }
@@ -229,7 +265,9 @@ static int start(mf_daemon_t *d, const mf_daemon_opts_t *o)
     mf_log_error("%s", err);
     return -1;
   }
-  return configure_network(d, o->run_dir);
+  if (configure_network(d, o->run_dir) < 0)
+    return -1;
+  return watch_wireguard(d);
 }
 
 int mf_daemon_run(const mf_daemon_opts_t *o)

@@ -9,6 +9,7 @@
 #include "core/trace.h"
 #include "daemon/node_table.h"
 #include "fib/fib.h"
+#include "wireguard/wg_device.h"
 
 /* The stack's own addresses win over any profile route. */
 #define MF_PRIORITY_LOCAL 0
@@ -44,6 +45,21 @@ static int install_routes(mf_vm_t *vm, const mf_profile_t *p)
   return 0;
 }
 
+static int start_wireguard(mf_vm_t *vm, const mf_profile_t *p)
+{
+  char err[512];
+  if (p->n_wg == 0)
+    return 0;
+  vm->wg = mf_wg_main_create(vm, p, MF_IF_FIRST_PROFILE, err, sizeof(err));
+  if (!vm->wg) {
+    mf_log_error("%s", err);
+    return -EINVAL;
+  }
+  vm->nodes[mf_graph_node_index(vm, "wg-output")].ctx = vm->wg;
+  vm->nodes[mf_graph_node_index(vm, "wg-input")].ctx = vm->wg;
+  return 0;
+}
+
 int mf_dataplane_init(mf_vm_t *vm, const mf_profile_t *p, mf_tun_t *tun)
 {
   int rv = mf_buffer_pool_init(&vm->pool, MF_DATAPLANE_BUFFERS);
@@ -61,14 +77,18 @@ int mf_dataplane_init(mf_vm_t *vm, const mf_profile_t *p, mf_tun_t *tun)
   vm->nodes[mf_graph_node_index(vm, "tun-input")].ctx = tun;
   vm->nodes[mf_graph_node_index(vm, "tun-output")].ctx = tun;
   rv = install_routes(vm, p);
-  if (rv < 0)
+  if (rv < 0) {
     mf_log_error("fib: installing the profile's routes: %s", strerror(-rv));
-  return rv;
+    return rv;
+  }
+  return start_wireguard(vm, p);
 }
 
 void mf_dataplane_free(mf_vm_t *vm)
 {
   mf_trace_clear(vm);
+  mf_wg_main_destroy(vm->wg);
+  vm->wg = NULL;
   if (vm->fib)
     mf_fib_destroy(vm->fib);
   vm->fib = NULL;

@@ -3,7 +3,8 @@
  * route points at.
  * Uses: the destination address. Sets: adj and tx_if (the interface index),
  * and counts the packet as handed to that interface.
- * Next: ip4/ip6-local, ip4/ip6-reject, interface-drop, or error-drop. */
+ * Next: ip4/ip6-local, ip4/ip6-reject, interface-drop, wg-output, or
+ * error-drop. */
 #include <stddef.h>
 
 #include "core/graph_rt.h"
@@ -30,6 +31,7 @@ enum {
   IP_LOOKUP_NEXT_LOCAL,
   IP_LOOKUP_NEXT_REJECT,
   IP_LOOKUP_NEXT_INTERFACE_DROP,
+  IP_LOOKUP_NEXT_WIREGUARD,
   IP_LOOKUP_N_NEXT
 };
 
@@ -49,6 +51,9 @@ static uint16_t next_for_interface(mf_node_rt_t *node, mf_vm_t *vm,
     break;
   case MF_IF_DROP:
     next = IP_LOOKUP_NEXT_INTERFACE_DROP;
+    break;
+  case MF_IF_WIREGUARD:
+    next = IP_LOOKUP_NEXT_WIREGUARD;
     break;
   case MF_IF_DIRECT:
     itf->drops++;
@@ -114,7 +119,8 @@ const mf_node_reg_t mf_ip4_lookup_node = {
     .next_nodes = {[IP_LOOKUP_NEXT_DROP] = "error-drop",
                    [IP_LOOKUP_NEXT_LOCAL] = "ip4-local",
                    [IP_LOOKUP_NEXT_REJECT] = "ip4-reject",
-                   [IP_LOOKUP_NEXT_INTERFACE_DROP] = "interface-drop"},
+                   [IP_LOOKUP_NEXT_INTERFACE_DROP] = "interface-drop",
+                   [IP_LOOKUP_NEXT_WIREGUARD] = "wg-output"},
     .n_errors = IP_LOOKUP_N_ERROR,
     .errors = ip_lookup_errors,
 };
@@ -126,7 +132,8 @@ const mf_node_reg_t mf_ip6_lookup_node = {
     .next_nodes = {[IP_LOOKUP_NEXT_DROP] = "error-drop",
                    [IP_LOOKUP_NEXT_LOCAL] = "ip6-local",
                    [IP_LOOKUP_NEXT_REJECT] = "ip6-reject",
-                   [IP_LOOKUP_NEXT_INTERFACE_DROP] = "interface-drop"},
+                   [IP_LOOKUP_NEXT_INTERFACE_DROP] = "interface-drop",
+                   [IP_LOOKUP_NEXT_WIREGUARD] = "wg-output"},
     .n_errors = IP_LOOKUP_N_ERROR,
     .errors = ip_lookup_errors,
 };

@@ -1,0 +1,206 @@
+/* wg-input: reads a batch of datagrams from the socket of the device the
+ * main loop says is readable (one recvmmsg per batch). Transport data is
+ * opened in place as a vector; handshake messages go to the control path.
+ * An opened packet must come from an address its peer's allowed IPs hold
+ * (cryptokey routing, whitepaper 2); its destination, the interface's own
+ * address, becomes the TUN's again, and it leaves through tun-output.
+ * Sets: current_data/current_length (the inner packet), rx_if, tx_if.
+ * Next: tun-output, or error-drop. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/graph_rt.h"
+#include "core/trace.h"
+#include "daemon/dataplane.h"
+#include "fib/fib.h"
+#include "ip/headers.h"
+#include "ip/nat.h"
+#include "wireguard/wg_device.h"
+
+#define WG_INPUT_ERRORS(_)                                                    \
+  _(HANDSHAKE, "handshake", "handshake message: handled by the control path")\
+  _(KEEPALIVE, "keepalive", "keepalive received")                             \
+  _(BAD_MESSAGE, "bad-message", "not a WireGuard message, or malformed")      \
+  _(UNKNOWN_INDEX, "unknown-index", "no keypair has the receiver index")      \
+  _(KEYPAIR_EXPIRED, "keypair-expired", "keypair too old to receive with")    \
+  _(AUTH_FAILED, "auth-failed", "authentication failed: wrong key or forged") \
+  _(REPLAY, "replay", "counter replayed or too old")                          \
+  _(BAD_INNER_PACKET, "bad-inner-packet", "decrypted data is not an IP packet")\
+  _(SRC_NOT_ALLOWED, "src-not-allowed",                                       \
+    "inner source is not in the peer's allowed IPs")                          \
+  _(NO_BUFFERS, "no-buffers", "buffer pool empty: read deferred")             \
+  _(RECV_ERROR, "recv-error", "socket read failed")
+
+enum {
+#define _(sym, n, t) WG_INPUT_ERROR_##sym,
+  WG_INPUT_ERRORS(_)
+#undef _
+  WG_INPUT_N_ERROR
+};
+
+static const mf_error_desc_t wg_input_errors[] = {WG_INPUT_ERRORS(MF_ERROR_DESC)};
+
+enum { WG_INPUT_NEXT_DROP, WG_INPUT_NEXT_TUN_OUTPUT };
+
+#define WG_INPUT_BATCH MF_UDP_BATCH
+
+typedef struct {
+  mf_sockaddr_t from[WG_INPUT_BATCH];
+  mf_wg_data_op_t ops[WG_INPUT_BATCH];
+  mf_wg_peer_t *peer[WG_INPUT_BATCH];
+  uint32_t op_of[WG_INPUT_BATCH]; /* op index per datagram, or ~0 */
+} wg_in_scratch_t;
+
+static uint16_t map_result(mf_node_rt_t *node, mf_buffer_t *b,
+                           mf_wg_data_result_t r)
+{
+  uint32_t e = r == MF_WG_DATA_E_AUTH      ? WG_INPUT_ERROR_AUTH_FAILED
+               : r == MF_WG_DATA_E_REPLAY  ? WG_INPUT_ERROR_REPLAY
+               : r == MF_WG_DATA_E_EXPIRED ? WG_INPUT_ERROR_KEYPAIR_EXPIRED
+               : r == MF_WG_DATA_E_INDEX   ? WG_INPUT_ERROR_UNKNOWN_INDEX
+                                           : WG_INPUT_ERROR_BAD_MESSAGE;
+  return mf_graph_drop(node, b, e);
+}
+
+/* Checks the inner packet and trims the padding; 0 or an error. */
+static int inner_check(mf_wg_device_t *d, mf_wg_peer_t *p, mf_buffer_t *b)
+{
+  uint8_t *pkt = mf_buffer_data(b);
+  uint32_t len = b->current_length, total, slot;
+  if (len >= sizeof(mf_ip4_header_t) && (pkt[0] >> 4) == 4) {
+    total = (uint32_t)pkt[2] << 8 | pkt[3];
+    uint32_t src;
+    memcpy(&src, pkt + MF_NAT4_SRC, 4);
+    mf_fib4_lookup_vector(d->allowed, &src, &slot, 1);
+  } else if (len >= sizeof(mf_ip6_header_t) && (pkt[0] >> 4) == 6) {
+    total = sizeof(mf_ip6_header_t) + ((uint32_t)pkt[4] << 8 | pkt[5]);
+    const uint8_t *src = pkt + MF_NAT6_SRC;
+    mf_fib6_lookup_vector(d->allowed, &src, &slot, 1);
+  } else
+    return WG_INPUT_ERROR_BAD_INNER_PACKET;
+  if (total > len || total < 20)
+    return WG_INPUT_ERROR_BAD_INNER_PACKET;
+  if (slot != p->slot)
+    return WG_INPUT_ERROR_SRC_NOT_ALLOWED;
+  b->current_length = (uint16_t)total;
+  if ((pkt[0] >> 4) == 4) {
+    if (d->has4 && memcmp(pkt + MF_NAT4_DST, d->addr4, 4) == 0)
+      mf_nat4_rewrite(pkt, total, MF_NAT4_DST, d->tun4);
+  } else if (d->has6 && memcmp(pkt + MF_NAT6_DST, d->addr6, 16) == 0)
+    mf_nat6_rewrite(pkt, total, MF_NAT6_DST, d->tun6);
+  return -1;
+}
+
+/* Classifies datagram i: data gets an op, the rest an error or the
+ * control path. Returns the drop arc with b->error set, or 0xffff. */
+static uint16_t classify(mf_wg_main_t *wm, mf_node_rt_t *node,
+                         mf_wg_device_t *d, wg_in_scratch_t *s, uint32_t i,
+                         mf_buffer_t *b, uint32_t *n_ops, uint64_t now)
+{
+  const uint8_t *msg = mf_buffer_data(b);
+  uint32_t type = mf_wg_msg_type(msg, b->current_length);
+  s->op_of[i] = UINT32_MAX;
+  if (type >= MF_WG_MSG_INITIATION && type <= MF_WG_MSG_COOKIE) {
+    mf_wg_handle_handshake(wm, d, msg, b->current_length, &s->from[i], now);
+    return mf_graph_drop(node, b, WG_INPUT_ERROR_HANDSHAKE);
+  }
+  mf_wg_data_view_t v;
+  if (type != MF_WG_MSG_DATA || mf_wg_msg_data_parse(msg, b->current_length, &v) < 0)
+    return mf_graph_drop(node, b, WG_INPUT_ERROR_BAD_MESSAGE);
+  mf_wg_peer_t *p = mf_wg_peer_by_index(d, v.receiver);
+  mf_wg_keypair_t *kp = p ? mf_wg_keypairs_find(&p->kps, v.receiver) : NULL;
+  if (!kp)
+    return mf_graph_drop(node, b, WG_INPUT_ERROR_UNKNOWN_INDEX);
+  if (!mf_wg_keypair_may_receive(kp, now))
+    return mf_graph_drop(node, b, WG_INPUT_ERROR_KEYPAIR_EXPIRED);
+  uint32_t k = (*n_ops)++;
+  s->ops[k] = (mf_wg_data_op_t){.kp = kp, .in = msg, .len = b->current_length,
+                                .out = (uint8_t *)msg + MF_WG_DATA_HEADER_LEN};
+  s->peer[k] = p;
+  s->op_of[i] = k;
+  return 0xffff;
+}
+
+/* After a successful open: timers, roaming, rotation, then the inner
+ * packet's checks. Returns the next arc. */
+static uint16_t opened(mf_wg_main_t *wm, mf_node_rt_t *node, mf_wg_device_t *d,
+                       wg_in_scratch_t *s, uint32_t i, mf_buffer_t *b, uint64_t now)
+{
+  uint32_t k = s->op_of[i];
+  mf_wg_peer_t *p = s->peer[k];
+  /* Roaming (whitepaper 2.1): the peer is where its last authenticated
+   * packet came from. */
+  p->endpoint = s->from[i];
+  p->has_endpoint = true;
+  p->rx_bytes += b->current_length;
+  mf_wg_timers_any_authenticated_packet_received(&p->timers, now);
+  mf_wg_timers_any_authenticated_packet_traversal(&p->timers, now);
+  mf_wg_dropped_t dropped;
+  if (mf_wg_keypairs_received_with(&p->kps, s->ops[k].kp, &dropped))
+    mf_wg_peer_flush_staged(wm, p);
+  if (mf_wg_timers_rekey_after_receive(&p->timers, s->ops[k].kp, now))
+    mf_wg_peer_want_handshake(wm, d, p, now);
+  b->current_data += MF_WG_DATA_HEADER_LEN;
+  b->current_length = (uint16_t)s->ops[k].out_len;
+  if (b->current_length == 0)
+    return mf_graph_drop(node, b, WG_INPUT_ERROR_KEEPALIVE);
+  mf_wg_timers_data_received(&p->timers, now);
+  int err = inner_check(d, p, b);
+  if (err >= 0)
+    return mf_graph_drop(node, b, (uint32_t)err);
+  b->rx_if = d->if_index;
+  b->tx_if = MF_IF_TUN_INDEX;
+  wm->vm->ifs[d->if_index].rx_packets++;
+  wm->vm->ifs[d->if_index].rx_bytes += b->current_length;
+  return WG_INPUT_NEXT_TUN_OUTPUT;
+}
+
+static uint32_t wg_input_fn(mf_vm_t *vm, mf_node_rt_t *node, uint32_t *unused,
+                            uint32_t n_unused)
+{
+  mf_wg_main_t *wm = node->ctx;
+  mf_wg_device_t *d = wm->devs[wm->polling];
+  if (!wm->in_scratch && !(wm->in_scratch = calloc(1, sizeof(wg_in_scratch_t))))
+    return 0;
+  wg_in_scratch_t *s = wm->in_scratch;
+  uint32_t bi[WG_INPUT_BATCH];
+  uint16_t nexts[WG_INPUT_BATCH];
+  uint32_t n_bufs = mf_buffer_alloc(&vm->pool, bi, WG_INPUT_BATCH);
+  if (n_bufs == 0) {
+    vm->errors[node->error_base + WG_INPUT_ERROR_NO_BUFFERS]++;
+    return 0;
+  }
+  int r = mf_udp_recv_batch(&d->sock, &vm->pool, bi, n_bufs, s->from);
+  if (r < 0)
+    vm->errors[node->error_base + WG_INPUT_ERROR_RECV_ERROR]++;
+  uint32_t n = r > 0 ? (uint32_t)r : 0, n_ops = 0;
+  mf_buffer_free(&vm->pool, bi + n, n_bufs - n);
+  uint64_t now = vm->now_ns;
+  for (uint32_t i = 0; i < n; i++) {
+    mf_buffer_t *b = mf_buffer_get(&vm->pool, bi[i]);
+    mf_trace_mark(vm, node, b);
+    nexts[i] = classify(wm, node, d, s, i, b, &n_ops, now);
+  }
+  mf_wg_data_decrypt_vector(&wm->data, s->ops, n_ops);
+  for (uint32_t i = 0; i < n; i++) {
+    if (s->op_of[i] == UINT32_MAX)
+      continue;
+    mf_buffer_t *b = mf_buffer_get(&vm->pool, bi[i]);
+    mf_wg_data_result_t res = s->ops[s->op_of[i]].result;
+    nexts[i] = res == MF_WG_DATA_OK ? opened(wm, node, d, s, i, b, now)
+                                    : map_result(node, b, res);
+  }
+  mf_graph_enqueue(vm, node, bi, nexts, n);
+  return n;
+}
+
+const mf_node_reg_t mf_wg_input_node = {
+    .name = "wg-input",
+    .type = MF_NODE_INPUT,
+    .fn = wg_input_fn,
+    .n_next = 2,
+    .next_nodes = {[WG_INPUT_NEXT_DROP] = "error-drop",
+                   [WG_INPUT_NEXT_TUN_OUTPUT] = "tun-output"},
+    .n_errors = WG_INPUT_N_ERROR,
+    .errors = wg_input_errors,
+};

@@ -1,0 +1,201 @@
+/* wg-output: packets App Routing sent to a WireGuard interface. Each gets
+ * the interface's own source address (the TUN's is rewritten), finds its
+ * peer by cryptokey routing on the destination, and is sealed in place
+ * under the peer's current keypair (header in the headroom, padding and
+ * tag in the tailroom); the vector leaves by one sendmmsg per device. A
+ * peer without a usable keypair holds the packet (bounded) and starts a
+ * handshake: traffic for a tunnel that is down is never sent elsewhere.
+ * Uses: tx_if. Packets leave the graph here. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/graph_rt.h"
+#include "fib/fib.h"
+#include "ip/headers.h"
+#include "ip/nat.h"
+#include "wireguard/wg_device.h"
+
+#define WG_OUTPUT_ERRORS(_)                                                   \
+  _(NO_DEVICE, "no-device", "interface is not a WireGuard device")           \
+  _(NO_ADDRESS_FAMILY, "no-address-family",                                   \
+    "the tunnel has no address of the packet's IP version")                   \
+  _(NO_PEER, "no-peer", "no peer's allowed IPs hold the destination")         \
+  _(NO_ENDPOINT, "no-endpoint", "the peer has no known endpoint")             \
+  _(STAGED_OVERFLOW, "staged-overflow",                                       \
+    "too many packets waiting for a handshake: oldest dropped")               \
+  _(TOO_BIG, "too-big", "packet larger than the tunnel MTU")                  \
+  _(ENCRYPT_FAILED, "encrypt-failed", "sealing failed")                       \
+  _(SEND_FAILED, "send-failed", "the socket did not take the packet")
+
+enum {
+#define _(sym, n, t) WG_OUTPUT_ERROR_##sym,
+  WG_OUTPUT_ERRORS(_)
+#undef _
+  WG_OUTPUT_N_ERROR
+};
+
+static const mf_error_desc_t wg_output_errors[] = {WG_OUTPUT_ERRORS(MF_ERROR_DESC)};
+
+typedef struct {
+  uint32_t bi[MF_FRAME_SIZE];
+  mf_sockaddr_t to[MF_FRAME_SIZE];
+  mf_wg_data_op_t ops[MF_FRAME_SIZE];
+  mf_wg_peer_t *peer[MF_FRAME_SIZE];
+  uint32_t n;
+} wg_batch_t;
+
+static void count(mf_vm_t *vm, mf_node_rt_t *node, uint32_t err)
+{
+  vm->errors[node->error_base + err]++;
+}
+
+/* Rewrites the source when it is the TUN's address; 0, or an error. */
+static int rewrite_source(mf_wg_device_t *d, uint8_t *pkt, uint32_t len)
+{
+  if ((pkt[0] >> 4) == 4) {
+    if (!d->has4)
+      return -1;
+    if (memcmp(pkt + MF_NAT4_SRC, d->tun4, 4) == 0)
+      mf_nat4_rewrite(pkt, len, MF_NAT4_SRC, d->addr4);
+    return 0;
+  }
+  if (!d->has6)
+    return -1;
+  if (memcmp(pkt + MF_NAT6_SRC, d->tun6, 16) == 0)
+    mf_nat6_rewrite(pkt, len, MF_NAT6_SRC, d->addr6);
+  return 0;
+}
+
+static mf_wg_peer_t *peer_for(mf_wg_device_t *d, const uint8_t *pkt)
+{
+  uint32_t slot;
+  if ((pkt[0] >> 4) == 4) {
+    uint32_t dst;
+    memcpy(&dst, pkt + MF_NAT4_DST, 4);
+    mf_fib4_lookup_vector(d->allowed, &dst, &slot, 1);
+  } else {
+    const uint8_t *dst = pkt + MF_NAT6_DST;
+    mf_fib6_lookup_vector(d->allowed, &dst, &slot, 1);
+  }
+  return slot < d->n_peers ? &d->peers[slot] : NULL;
+}
+
+/* Prepares one packet for sealing, or returns an error / stages it. */
+static int prepare(mf_wg_main_t *wm, mf_node_rt_t *node, mf_wg_device_t *d,
+                   uint32_t bi, wg_batch_t *bt, uint64_t now)
+{
+  mf_vm_t *vm = wm->vm;
+  mf_buffer_t *b = mf_buffer_get(&vm->pool, bi);
+  uint8_t *pkt = mf_buffer_data(b);
+  if (rewrite_source(d, pkt, b->current_length) < 0)
+    return WG_OUTPUT_ERROR_NO_ADDRESS_FAMILY;
+  mf_wg_peer_t *p = peer_for(d, pkt);
+  if (!p)
+    return WG_OUTPUT_ERROR_NO_PEER;
+  if (!p->has_endpoint)
+    return WG_OUTPUT_ERROR_NO_ENDPOINT;
+  if (b->current_length > d->mtu)
+    return WG_OUTPUT_ERROR_TOO_BIG;
+  mf_wg_keypair_t *kp = mf_wg_keypairs_for_send(&p->kps, now);
+  uint64_t counter;
+  if (!kp || mf_wg_keypair_reserve(kp, 1, &counter) < 0) {
+    uint32_t evicted = mf_wg_peer_stage(p, bi);
+    if (evicted != MF_BUFFER_INVALID) {
+      count(vm, node, WG_OUTPUT_ERROR_STAGED_OVERFLOW);
+      mf_buffer_free(&vm->pool, &evicted, 1);
+    }
+    mf_wg_peer_want_handshake(wm, d, p, now);
+    return -1; /* held, not dropped */
+  }
+  size_t padded = mf_wg_data_padded_len(b->current_length, d->mtu);
+  memset(pkt + b->current_length, 0, padded - b->current_length);
+  mf_wg_data_op_t *op = &bt->ops[bt->n];
+  *op = (mf_wg_data_op_t){.kp = kp, .in = pkt, .out = pkt - MF_WG_DATA_HEADER_LEN,
+                          .len = (uint32_t)padded, .counter = counter};
+  p->tx_bytes += mf_wg_data_msg_len(padded);
+  bt->peer[bt->n] = p;
+  bt->to[bt->n] = p->endpoint;
+  bt->bi[bt->n++] = bi;
+  if (mf_wg_timers_rekey_after_send(&p->timers, kp, now))
+    mf_wg_peer_want_handshake(wm, d, p, now);
+  return -1;
+}
+
+static void seal_and_send(mf_wg_main_t *wm, mf_node_rt_t *node,
+                          mf_wg_device_t *d, wg_batch_t *bt, uint64_t now)
+{
+  mf_vm_t *vm = wm->vm;
+  mf_wg_data_encrypt_vector(&wm->data, bt->ops, bt->n);
+  uint32_t ok = 0;
+  for (uint32_t i = 0; i < bt->n; i++) {
+    mf_buffer_t *b = mf_buffer_get(&vm->pool, bt->bi[i]);
+    if (bt->ops[i].result != MF_WG_DATA_OK) {
+      count(vm, node, WG_OUTPUT_ERROR_ENCRYPT_FAILED);
+      mf_buffer_free(&vm->pool, &bt->bi[i], 1);
+      continue;
+    }
+    b->current_data -= MF_WG_DATA_HEADER_LEN;
+    b->current_length = (uint16_t)bt->ops[i].out_len;
+    mf_wg_timers_data_sent(&bt->peer[i]->timers, now);
+    mf_wg_timers_any_authenticated_packet_sent(&bt->peer[i]->timers, now);
+    mf_wg_timers_any_authenticated_packet_traversal(&bt->peer[i]->timers, now);
+    bt->bi[ok] = bt->bi[i];
+    bt->to[ok++] = bt->to[i];
+  }
+  int sent = mf_udp_send_batch(&d->sock, &vm->pool, bt->bi, ok, bt->to);
+  if (sent < 0)
+    sent = 0;
+  for (uint32_t i = (uint32_t)sent; i < ok; i++)
+    count(vm, node, WG_OUTPUT_ERROR_SEND_FAILED);
+  vm->ifs[d->if_index].drops += ok - (uint32_t)sent;
+  mf_buffer_free(&vm->pool, bt->bi, ok);
+  bt->n = 0;
+}
+
+static uint32_t wg_output_fn(mf_vm_t *vm, mf_node_rt_t *node, uint32_t *buffers,
+                             uint32_t n)
+{
+  mf_wg_main_t *wm = node->ctx;
+  /* Scratch of this worker's node, made on first use and kept. */
+  if (!wm || (!wm->out_scratch && !(wm->out_scratch = calloc(1, sizeof(wg_batch_t))))) {
+    for (uint32_t i = 0; i < n; i++)
+      count(vm, node, WG_OUTPUT_ERROR_NO_DEVICE);
+    mf_buffer_free(&vm->pool, buffers, n);
+    return n;
+  }
+  wg_batch_t *bt = wm->out_scratch;
+  uint64_t now = vm->now_ns;
+  uint16_t nexts[MF_FRAME_SIZE];
+  uint32_t drops[MF_FRAME_SIZE], n_drops = 0;
+  /* Frames mostly hold one device's packets; a change of device flushes. */
+  mf_wg_device_t *cur = NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    mf_buffer_t *b = mf_buffer_get(&vm->pool, buffers[i]);
+    uint8_t di = b->tx_if < MF_MAX_INTERFACES ? wm->dev_by_if[b->tx_if] : 0xff;
+    mf_wg_device_t *d = di < wm->n_devs ? wm->devs[di] : NULL;
+    int err = d ? -2 : WG_OUTPUT_ERROR_NO_DEVICE;
+    if (d && d != cur && bt->n)
+      seal_and_send(wm, node, cur, bt, now);
+    if (d) {
+      cur = d;
+      err = prepare(wm, node, d, buffers[i], bt, now);
+    }
+    if (err >= 0) {
+      nexts[n_drops] = mf_graph_drop(node, b, (uint32_t)err);
+      drops[n_drops++] = buffers[i];
+    }
+  }
+  if (bt->n)
+    seal_and_send(wm, node, cur, bt, now);
+  mf_graph_enqueue(vm, node, drops, nexts, n_drops);
+  return n;
+}
+
+const mf_node_reg_t mf_wg_output_node = {
+    .name = "wg-output",
+    .fn = wg_output_fn,
+    .n_next = 1,
+    .next_nodes = {"error-drop"},
+    .n_errors = WG_OUTPUT_N_ERROR,
+    .errors = wg_output_errors,
+};
