@@ -1,5 +1,6 @@
-/* WireGuard's handshake: the Noise IKpsk2 pattern (Noise Protocol
- * Framework, revision 34, section 7.5 and 9.4) instantiated as
+/* WireGuard's handshake: the Noise Protocol Framework's IK pattern with
+ * the psk2 modifier (a pre-shared key mixed in after the second message's
+ * last token), instantiated as
  * Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s, with the whitepaper's additions
  * (section 5.4): an identifier and the responder's key hashed into the
  * initial state, a TAI64N timestamp as the first payload, and the
