@@ -25,7 +25,7 @@ step "fuzz targets, ${fuzz_seconds}s each"
 CC=clang scripts/build.sh build-fuzz --buildtype=debugoptimized -Dtests=false -Dfuzz=true \
   -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link
 for t in build-fuzz/fuzz/fuzz_*; do
-  [ -x "$t" ] || continue
+  [ -f "$t" ] && [ -x "$t" ] || continue
   name=$(basename "$t")
   corpus=fuzz/corpus/${name#fuzz_}
   work=$(mktemp -d)
