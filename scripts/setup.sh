@@ -8,6 +8,7 @@ what=${1:-test}
 build_pkgs=(
   gcc meson ninja-build pkg-config
   libssl-dev libfyaml-dev libmnl-dev libpcap-dev
+  libqrencode-dev libzbar-dev libpng-dev
   iproute2
 )
 test_pkgs=(
@@ -15,6 +16,7 @@ test_pkgs=(
   python3 python3-pytest python3-scapy
   tshark iputils-ping curl socat netcat-openbsd procps
   wireguard-go wireguard-tools iperf3
+  zbar-tools
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -28,6 +28,9 @@ static void usage(FILE *f)
           "  pcap stop\n"
           "  wg genkey|pubkey|genpsk             keys, as wg(8)\n"
           "  import wireguard FILE.conf [--name NAME]  a wg-quick file as a profile interface\n"
+          "  import wireguard --qr IMAGE.png [--name NAME]  the same, from a QR code\n"
+          "  export qr IFACE -c PROFILE [--png FILE | --text]  a wireguard interface as a\n"
+          "                                    QR code (or wg-quick text) for another device\n"
           "SOCKET defaults to $MINTFLOW_SOCKET or /run/mintflow/mintflow.sock.\n");
 }
 
@@ -128,6 +131,8 @@ int main(int argc, char **argv)
     return mf_cli_wg(cli.argc - 1, cli.argv + 1);
   if (!strcmp(cmd, "import") && cli.argc >= 2 && !strcmp(cli.argv[1], "wireguard"))
     return mf_cli_import_wireguard(cli.argc - 2, cli.argv + 2);
+  if (!strcmp(cmd, "export"))
+    return mf_cli_export(cli.profile, cli.argc - 1, cli.argv + 1);
   if (!strcmp(cmd, "show") || !strcmp(cmd, "trace") || !strcmp(cmd, "clear") ||
       !strcmp(cmd, "pcap")) {
     if (!strcmp(cmd, "pcap") && absolutize_pcap_file(&cli) < 0)
