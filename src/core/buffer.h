@@ -30,7 +30,8 @@ typedef struct {
   uint16_t error;     /* global error index, set just before error-drop */
   uint16_t l4_offset; /* bytes from current_data to the L4 header */
   uint32_t trace_id;  /* which traced packet this is, when MF_BUFFER_F_TRACED */
-  uint8_t pad[36];    /* keeps bytes[] cache-line aligned */
+  uint32_t aux;       /* an argument from one node to the next (e.g. an MTU) */
+  uint8_t pad[32];    /* keeps bytes[] cache-line aligned */
   uint8_t bytes[MF_BUFFER_HEADROOM + MF_BUFFER_DATA_SIZE];
 } mf_buffer_t;
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/graph_rt.h"
@@ -9,6 +10,7 @@
 #include "core/trace.h"
 #include "daemon/node_table.h"
 #include "fib/fib.h"
+#include "ip/icmp_error.h"
 #include "wireguard/wg_device.h"
 
 /* The stack's own addresses win over any profile route. */
@@ -42,6 +44,27 @@ static int install_routes(mf_vm_t *vm, const mf_profile_t *p)
     if (rv < 0)
       return rv;
   }
+  return 0;
+}
+
+/* icmp-too-big answers from the stack's own addresses. */
+static int setup_icmp_errors(mf_vm_t *vm, const mf_profile_t *p)
+{
+  mf_icmp_error_ctx_t *c = calloc(1, sizeof(*c));
+  if (!c)
+    return -ENOMEM;
+  c->tun_if = MF_IF_TUN_INDEX;
+  for (uint32_t i = 0; i < p->tun.n_stack_addresses; i++) {
+    const mf_prefix_t *a = &p->tun.stack_addresses[i];
+    if (a->family == AF_INET && !c->has4) {
+      memcpy(c->stack4, a->addr, 4);
+      c->has4 = true;
+    } else if (a->family == AF_INET6 && !c->has6) {
+      memcpy(c->stack6, a->addr, 16);
+      c->has6 = true;
+    }
+  }
+  vm->nodes[mf_graph_node_index(vm, "icmp-too-big")].ctx = c;
   return 0;
 }
 
@@ -81,12 +104,16 @@ int mf_dataplane_init(mf_vm_t *vm, const mf_profile_t *p, mf_tun_t *tun)
     mf_log_error("fib: installing the profile's routes: %s", strerror(-rv));
     return rv;
   }
-  return start_wireguard(vm, p);
+  rv = setup_icmp_errors(vm, p);
+  return rv < 0 ? rv : start_wireguard(vm, p);
 }
 
 void mf_dataplane_free(mf_vm_t *vm)
 {
   mf_trace_clear(vm);
+  uint32_t icmp = mf_graph_node_index(vm, "icmp-too-big");
+  if (icmp != MF_NODE_INVALID)
+    free(vm->nodes[icmp].ctx);
   mf_wg_main_destroy(vm->wg);
   vm->wg = NULL;
   if (vm->fib)

@@ -5,7 +5,8 @@
  * tag in the tailroom); the vector leaves by one sendmmsg per device. A
  * peer without a usable keypair holds the packet (bounded) and starts a
  * handshake: traffic for a tunnel that is down is never sent elsewhere.
- * Uses: tx_if. Packets leave the graph here. */
+ * Uses: tx_if. Packets leave the graph here; those larger than the tunnel
+ * MTU go to icmp-too-big with the MTU in aux. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,8 @@
   _(NO_ENDPOINT, "no-endpoint", "the peer has no known endpoint")             \
   _(STAGED_OVERFLOW, "staged-overflow",                                       \
     "too many packets waiting for a handshake: oldest dropped")               \
-  _(TOO_BIG, "too-big", "packet larger than the tunnel MTU")                  \
+  _(TOO_BIG, "too-big",                                                       \
+    "packet larger than the tunnel MTU: sender told with ICMP")               \
   _(ENCRYPT_FAILED, "encrypt-failed", "sealing failed")                       \
   _(SEND_FAILED, "send-failed", "the socket did not take the packet")
 
@@ -35,6 +37,8 @@ enum {
 };
 
 static const mf_error_desc_t wg_output_errors[] = {WG_OUTPUT_ERRORS(MF_ERROR_DESC)};
+
+enum { WG_OUTPUT_NEXT_DROP, WG_OUTPUT_NEXT_TOO_BIG };
 
 typedef struct {
   uint32_t bi[MF_FRAME_SIZE];
@@ -87,6 +91,9 @@ static int prepare(mf_wg_main_t *wm, mf_node_rt_t *node, mf_wg_device_t *d,
   mf_vm_t *vm = wm->vm;
   mf_buffer_t *b = mf_buffer_get(&vm->pool, bi);
   uint8_t *pkt = mf_buffer_data(b);
+  /* Before the rewrite: the ICMP error must quote what the sender sent. */
+  if (b->current_length > d->mtu)
+    return WG_OUTPUT_ERROR_TOO_BIG;
   if (rewrite_source(d, pkt, b->current_length) < 0)
     return WG_OUTPUT_ERROR_NO_ADDRESS_FAMILY;
   mf_wg_peer_t *p = peer_for(d, pkt);
@@ -94,8 +101,6 @@ static int prepare(mf_wg_main_t *wm, mf_node_rt_t *node, mf_wg_device_t *d,
     return WG_OUTPUT_ERROR_NO_PEER;
   if (!p->has_endpoint)
     return WG_OUTPUT_ERROR_NO_ENDPOINT;
-  if (b->current_length > d->mtu)
-    return WG_OUTPUT_ERROR_TOO_BIG;
   mf_wg_keypair_t *kp = mf_wg_keypairs_for_send(&p->kps, now);
   uint64_t counter;
   if (!kp || mf_wg_keypair_reserve(kp, 1, &counter) < 0) {
@@ -180,7 +185,13 @@ static uint32_t wg_output_fn(mf_vm_t *vm, mf_node_rt_t *node, uint32_t *buffers,
       cur = d;
       err = prepare(wm, node, d, buffers[i], bt, now);
     }
-    if (err >= 0) {
+    if (err == WG_OUTPUT_ERROR_TOO_BIG) {
+      /* Tell the sender the tunnel's MTU (path MTU discovery). */
+      count(vm, node, WG_OUTPUT_ERROR_TOO_BIG);
+      b->aux = d->mtu;
+      nexts[n_drops] = WG_OUTPUT_NEXT_TOO_BIG;
+      drops[n_drops++] = buffers[i];
+    } else if (err >= 0) {
       nexts[n_drops] = mf_graph_drop(node, b, (uint32_t)err);
       drops[n_drops++] = buffers[i];
     }
@@ -194,8 +205,8 @@ static uint32_t wg_output_fn(mf_vm_t *vm, mf_node_rt_t *node, uint32_t *buffers,
 const mf_node_reg_t mf_wg_output_node = {
     .name = "wg-output",
     .fn = wg_output_fn,
-    .n_next = 1,
-    .next_nodes = {"error-drop"},
+    .n_next = 2,
+    .next_nodes = {"error-drop", "icmp-too-big"},
     .n_errors = WG_OUTPUT_N_ERROR,
     .errors = wg_output_errors,
 };
