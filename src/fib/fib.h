@@ -42,11 +42,16 @@ typedef struct {
 mf_fib_t *mf_fib_create(uint32_t max_routes, uint32_t miss_adj);
 void mf_fib_destroy(mf_fib_t *fib);
 
+/* Adjacencies are 23-bit codes: 0 .. MF_FIB_ADJ_MAX (and miss_adj). */
+#define MF_FIB_ADJ_MAX 0x7ffffeu
+
 /* Adds or replaces the path of `src` for the prefix (host bits are masked
- * off). Returns 0, -ENOSPC past max_routes, -EINVAL for a bad family. */
+ * off). Returns 0, -ENOSPC past max_routes, -EINVAL for a bad family or
+ * an adjacency above MF_FIB_ADJ_MAX, -ENOMEM when the trie cannot grow. */
 int mf_fib_add(mf_fib_t *fib, const mf_prefix_t *p, mf_fib_source_t src,
                uint32_t priority, uint32_t adj);
-/* Removes the path of `src` for the prefix; -ENOENT when it has none. */
+/* Removes the path of `src` for the prefix; -ENOENT when it has none,
+ * -ENOMEM when a folded node must be split and cannot be. */
 int mf_fib_del(mf_fib_t *fib, const mf_prefix_t *p, mf_fib_source_t src);
 
 /* dst: IPv4 addresses in network byte order, as read from packets. */

@@ -95,7 +95,13 @@ static void tail_free(mf_mtrie_t *t, uint32_t e)
 
 int mf_mtrie_init(mf_mtrie_t *t, unsigned key_bytes)
 {
-  *t = (mf_mtrie_t){.key_bytes = (uint8_t)key_bytes};
+  /* IPv4 keeps tails out of the root: a vector lookup then reads the root
+   * and one ply slot, branch-free, for all but a few addresses; resolving
+   * root tails as well cost a quarter of the rate on an internet-like table
+   * (bench/fib), more than the plies they save are worth. IPv6 walks
+   * several levels anyway and gains most from tails. */
+  *t = (mf_mtrie_t){.key_bytes = (uint8_t)key_bytes,
+                    .first_tail_depth = key_bytes == 4 ? 24 : 16};
   pool_init(&t->ply_pool);
   pool_init(&t->tail_pool);
   t->root = malloc(MF_MTRIE_ROOT_SLOTS * sizeof(uint32_t));
@@ -196,9 +202,8 @@ static void fold(mf_mtrie_t *t, uint32_t *slot, const uint8_t *key,
   }
   uint32_t ply = *slot;
   uint32_t x = p[odd];
-#ifdef MF_NO_TAILS
-  if (n_odd) return;
-#endif
+  if (n_odd && depth < t->first_tail_depth)
+    return;
   if (n_odd == 0)
     *slot = common;
   else if (mf_mtrie_is_tail(x) && tail_at(t, x)->miss == common)

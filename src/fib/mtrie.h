@@ -13,10 +13,11 @@
  * Path compression: a ply that holds one leaf in 255 slots and something
  * else in the last is folded into a tail, a 32-byte node that says "if the
  * address starts with key/len go on with `hit`, else the answer is `miss`".
- * A lone host route then costs one tail instead of one ply per byte (2 KiB
- * for IPv4, 14 KiB for IPv6), which matters because DNS answers become host
- * routes. Updates expand tails back into plies on their way down and fold
- * again on their way up, so the shape of the trie depends only on the
+ * A lone IPv6 host route then costs one tail instead of 14 plies (14 KiB),
+ * a lone IPv4 one a ply and a tail instead of two plies (IPv4 keeps tails
+ * out of the root, see mtrie.c); this matters because DNS answers become
+ * host routes. Updates expand tails back into plies on their way down and
+ * fold again on their way up, so the shape of the trie depends only on the
  * routes in it, never on their history.
  *
  * Entries are uint32_t:
@@ -59,7 +60,8 @@ typedef struct {
   uint32_t *plies;        /* plies.n_alloc plies of MF_MTRIE_PLY_SLOTS */
   mf_mtrie_tail_t *tails; /* tails.n_alloc tails */
   mf_mtrie_pool_t ply_pool, tail_pool;
-  uint8_t key_bytes;      /* 4 or 16 */
+  uint8_t key_bytes;        /* 4 or 16 */
+  uint8_t first_tail_depth; /* no tails in slots shallower than this */
 } mf_mtrie_t;
 
 static inline uint32_t mf_mtrie_leaf(uint32_t code, unsigned len)
