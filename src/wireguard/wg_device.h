@@ -25,6 +25,8 @@
 #include "wireguard/timers.h"
 
 #define MF_WG_MAX_PEERS MF_PROFILE_MAX_WG_PEERS
+/* Routes of a device's allowed-IPs table: every peer full. */
+#define MF_WG_ALLOWED_MAX_ROUTES (MF_WG_MAX_PEERS * MF_PROFILE_MAX_ALLOWED_IPS)
 /* Packets held per peer while its handshake runs (as wireguard-go: a
  * bounded queue; the oldest gives way). */
 #define MF_WG_STAGED_MAX 128
@@ -32,9 +34,14 @@
 #define MF_WG_INITIATIONS_PER_SEC 50
 
 struct mf_fib;
+struct mf_wg_uapi_server;
 
 typedef struct {
   uint32_t slot;
+  /* The slot holds a peer. Run-time removal (the wg(8) API) frees a slot
+   * in place instead of moving peers: local indices in flight name slots,
+   * so a slot must keep meaning the same peer, or none, until reused. */
+  bool live;
   mf_wg_noise_peer_t noise;
   mf_wg_handshake_t hs;
   mf_wg_keypairs_t kps;
@@ -67,7 +74,8 @@ typedef struct {
   uint8_t addr4[4], addr6[16];      /* the interface's own addresses */
   uint8_t tun4[4], tun6[16];        /* the TUN's, which they replace */
   mf_wg_peer_t peers[MF_WG_MAX_PEERS];
-  uint32_t n_peers;
+  uint32_t n_peers; /* slots in use: live peers are all below; a slot
+                       below may be free (!live) after a removal */
   struct mf_fib *allowed; /* adjacency = peer slot */
   bool under_load;
 } mf_wg_device_t;
@@ -82,6 +90,7 @@ typedef struct mf_wg_main {
   uint32_t wg_output_node;
   void *out_scratch, *in_scratch; /* the nodes' per-worker scratch */
   mf_vm_t *vm;
+  struct mf_wg_uapi_server *uapi; /* wg(8) sockets (uapi_server.h), or NULL */
 } mf_wg_main_t;
 
 /* Builds every wireguard interface of the profile: keys, peers, allowed
@@ -96,13 +105,46 @@ mf_wg_peer_t *mf_wg_peer_by_index(mf_wg_device_t *d, uint32_t local_index);
 /* A fresh local index for peer p. */
 uint32_t mf_wg_peer_new_index(mf_wg_peer_t *p);
 
+/* Run-time changes (the wg(8) API, uapi.c). Slots stay put: a removed
+ * peer leaves a free slot that a later peer may take. */
+
+/* Makes free slot `slot` a new peer from prepared handshake and cookie
+ * state, which it takes over (the caller's copies are wiped). Endpoint,
+ * keepalive and allowed IPs start empty. Cannot fail. */
+void mf_wg_peer_install(mf_wg_device_t *d, uint32_t slot,
+                        mf_wg_noise_peer_t *noise, mf_wg_cookie_maker_t *cookie);
+/* Removes p: wipes its keys, stops its timers, frees its staged packets
+ * and frees its slot. Its allowed IPs must leave d->allowed as well: the
+ * caller installs a table without them (mf_wg_device_replace_allowed). */
+void mf_wg_peer_remove(mf_wg_main_t *wm, mf_wg_device_t *d, mf_wg_peer_t *p);
+/* Installs a cryptokey routing table the caller built (adjacency = peer
+ * slot) and destroys the old one. */
+void mf_wg_device_replace_allowed(mf_wg_device_t *d, struct mf_fib *allowed);
+/* Moves the device to a socket the caller opened (a new listen port):
+ * the descriptor number stays the same (dup2), but its epoll registration
+ * is gone with the old socket: the caller registers d->sock.fd again.
+ * Takes *u over. */
+void mf_wg_device_replace_socket(mf_wg_device_t *d, mf_udp_t *u);
+
 /* Arms persistent keepalives (the first goes, or starts a handshake, now). */
 void mf_wg_main_start(mf_wg_main_t *wm, uint64_t now);
 /* Runs every timer due at now; sends initiations and keepalives. */
 void mf_wg_main_tick(mf_wg_main_t *wm, uint64_t now);
 
+/* What became of a handshake message; each has a named counter in wg-input. */
+typedef enum {
+  MF_WG_HS_ACCEPTED,           /* initiation answered, response or cookie taken */
+  MF_WG_HS_BAD_MAC1,           /* not for us, or tampered */
+  MF_WG_HS_COOKIE_SENT,        /* under load without a valid mac2 */
+  MF_WG_HS_INVALID,            /* does not decrypt or parse */
+  MF_WG_HS_UNKNOWN_PEER,       /* a static key we have no peer for */
+  MF_WG_HS_REPLAY,             /* initiation timestamp not newer */
+  MF_WG_HS_FLOOD,              /* initiations faster than allowed */
+  MF_WG_HS_UNEXPECTED,         /* response or cookie for no pending handshake */
+} mf_wg_hs_verdict_t;
+
 /* Control path of wg-input: a handshake message (types 1-3) from `from`. */
-void mf_wg_handle_handshake(mf_wg_main_t *wm, mf_wg_device_t *d,
+mf_wg_hs_verdict_t mf_wg_handle_handshake(mf_wg_main_t *wm, mf_wg_device_t *d,
                             const uint8_t *msg, uint32_t len,
                             const mf_sockaddr_t *from, uint64_t now);
 /* Starts a handshake with p if the timers allow one now. */
@@ -111,6 +153,8 @@ void mf_wg_peer_want_handshake(mf_wg_main_t *wm, mf_wg_device_t *d,
 /* Holds buffer bi until p has a keypair; the oldest gives way when full
  * (returned, for the caller to drop), else MF_BUFFER_INVALID. */
 uint32_t mf_wg_peer_stage(mf_wg_peer_t *p, uint32_t bi);
+/* Counts packets dropped because their handshake was given up. */
+void mf_wg_output_count_given_up(mf_vm_t *vm, uint32_t n);
 /* Sends p's staged packets through wg-output (a keypair just arrived). */
 void mf_wg_peer_flush_staged(mf_wg_main_t *wm, mf_wg_peer_t *p);
 /* Sends an empty data packet (keepalive) to p when it has a keypair. */

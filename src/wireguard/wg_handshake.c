@@ -91,8 +91,9 @@ static void session_started(mf_wg_main_t *wm, mf_wg_peer_t *p,
   p->last_handshake_wall_ns = wall_ns();
 }
 
-static void on_initiation(mf_wg_main_t *wm, mf_wg_device_t *d, const uint8_t *msg,
-                          uint32_t len, const mf_sockaddr_t *from, uint64_t now)
+static mf_wg_hs_verdict_t on_initiation(mf_wg_main_t *wm, mf_wg_device_t *d,
+                                        const uint8_t *msg, uint32_t len,
+                                        const mf_sockaddr_t *from, uint64_t now)
 {
   mf_wg_msg_initiation_t m;
   mf_wg_initiation_t in;
@@ -100,39 +101,48 @@ static void on_initiation(mf_wg_main_t *wm, mf_wg_device_t *d, const uint8_t *ms
   mf_wg_session_t s;
   if (mf_wg_msg_initiation_parse(msg, len, &m) < 0 ||
       mf_wg_noise_consume_initiation(&d->id, &m, &in) < 0)
-    return;
+    return MF_WG_HS_INVALID;
   mf_wg_peer_t *p = peer_by_static(d, in.remote_static);
   /* Section 5.1: a replayed initiation (old timestamp) and a flood of
    * fresh ones are both refused before any state changes. */
-  bool flood = p && p->last_initiation_rx &&
-               now - p->last_initiation_rx < MF_WG_NS_PER_SEC / MF_WG_INITIATIONS_PER_SEC;
-  if (!p || flood || !mf_wg_tai64n_after(in.timestamp, p->last_timestamp)) {
+  mf_wg_hs_verdict_t v = MF_WG_HS_ACCEPTED;
+  if (!p)
+    v = MF_WG_HS_UNKNOWN_PEER;
+  else if (!mf_wg_tai64n_after(in.timestamp, p->last_timestamp))
+    v = MF_WG_HS_REPLAY;
+  else if (p->last_initiation_rx &&
+           now - p->last_initiation_rx < MF_WG_NS_PER_SEC / MF_WG_INITIATIONS_PER_SEC)
+    v = MF_WG_HS_FLOOD;
+  if (v != MF_WG_HS_ACCEPTED) {
     mf_wg_noise_initiation_clear(&in);
-    return;
+    return v;
   }
   memcpy(p->last_timestamp, in.timestamp, sizeof(p->last_timestamp));
   p->last_initiation_rx = now;
   if (mf_wg_noise_create_response(&in, &p->noise, mf_wg_peer_new_index(p), NULL,
                                   &resp, &s) < 0)
-    return;
+    return MF_WG_HS_INVALID;
   mf_wg_cookie_add_macs(&p->cookie, (uint8_t *)&resp, sizeof(resp), now);
   send_to(d, from, &resp, sizeof(resp));
   session_started(wm, p, &s, from, now);
   mf_wg_timers_any_authenticated_packet_sent(&p->timers, now);
+  return MF_WG_HS_ACCEPTED;
 }
 
-static void on_response(mf_wg_main_t *wm, mf_wg_device_t *d, const uint8_t *msg,
-                        uint32_t len, const mf_sockaddr_t *from, uint64_t now)
+static mf_wg_hs_verdict_t on_response(mf_wg_main_t *wm, mf_wg_device_t *d,
+                                      const uint8_t *msg, uint32_t len,
+                                      const mf_sockaddr_t *from, uint64_t now)
 {
   mf_wg_msg_response_t m;
   mf_wg_session_t s;
   if (mf_wg_msg_response_parse(msg, len, &m) < 0)
-    return;
+    return MF_WG_HS_INVALID;
   uint32_t receiver = mf_wg_le32(m.receiver);
   mf_wg_peer_t *p = mf_wg_peer_by_index(d, receiver);
-  if (!p || !p->hs.pending || p->hs.local_index != receiver ||
-      mf_wg_noise_consume_response(&p->hs, &d->id, &p->noise, &m, &s) < 0)
-    return;
+  if (!p || !p->hs.pending || p->hs.local_index != receiver)
+    return MF_WG_HS_UNEXPECTED;
+  if (mf_wg_noise_consume_response(&p->hs, &d->id, &p->noise, &m, &s) < 0)
+    return MF_WG_HS_INVALID;
   session_started(wm, p, &s, from, now);
   mf_wg_timers_handshake_complete(&p->timers, now);
   /* The responder may send only once it has heard from us under the new
@@ -141,46 +151,50 @@ static void on_response(mf_wg_main_t *wm, mf_wg_device_t *d, const uint8_t *msg,
     mf_wg_peer_flush_staged(wm, p);
   else
     mf_wg_peer_send_keepalive(wm, d, p, now);
+  return MF_WG_HS_ACCEPTED;
 }
 
-static void on_cookie(mf_wg_device_t *d, const uint8_t *msg, uint32_t len,
-                      uint64_t now)
+static mf_wg_hs_verdict_t on_cookie(mf_wg_device_t *d, const uint8_t *msg,
+                                    uint32_t len, uint64_t now)
 {
   mf_wg_msg_cookie_t m;
   if (mf_wg_msg_cookie_parse(msg, len, &m) < 0)
-    return;
+    return MF_WG_HS_INVALID;
   mf_wg_peer_t *p = mf_wg_peer_by_index(d, mf_wg_le32(m.receiver));
-  if (p)
-    mf_wg_cookie_consume_reply(&p->cookie, &m, now);
+  if (!p)
+    return MF_WG_HS_UNEXPECTED;
+  /* A reply that answers nothing we sent does not open. */
+  return mf_wg_cookie_consume_reply(&p->cookie, &m, now) == 0 ? MF_WG_HS_ACCEPTED
+                                                              : MF_WG_HS_UNEXPECTED;
 }
 
-void mf_wg_handle_handshake(mf_wg_main_t *wm, mf_wg_device_t *d,
-                            const uint8_t *msg, uint32_t len,
-                            const mf_sockaddr_t *from, uint64_t now)
+mf_wg_hs_verdict_t mf_wg_handle_handshake(mf_wg_main_t *wm, mf_wg_device_t *d,
+                                          const uint8_t *msg, uint32_t len,
+                                          const mf_sockaddr_t *from, uint64_t now)
 {
   uint32_t type = mf_wg_msg_type(msg, len);
-  if (type == MF_WG_MSG_COOKIE) {
-    on_cookie(d, msg, len, now);
-    return;
-  }
+  if (type == MF_WG_MSG_COOKIE)
+    return on_cookie(d, msg, len, now);
   mf_wg_cookie_verdict_t v =
       mf_wg_cookie_validate(&d->cookie, msg, len, &from->sa, d->under_load, now);
   if (v == MF_WG_COOKIE_MAC1_BAD)
-    return;
+    return MF_WG_HS_BAD_MAC1;
   if (d->under_load && v != MF_WG_COOKIE_MAC2_OK) {
     mf_wg_msg_cookie_t reply;
     if (mf_wg_cookie_create_reply(&d->cookie, msg, len, &from->sa, now, &reply) == 0)
       send_to(d, from, &reply, sizeof(reply));
-    return;
+    return MF_WG_HS_COOKIE_SENT;
   }
   if (type == MF_WG_MSG_INITIATION)
-    on_initiation(wm, d, msg, len, from, now);
-  else if (type == MF_WG_MSG_RESPONSE)
-    on_response(wm, d, msg, len, from, now);
+    return on_initiation(wm, d, msg, len, from, now);
+  if (type == MF_WG_MSG_RESPONSE)
+    return on_response(wm, d, msg, len, from, now);
+  return MF_WG_HS_INVALID;
 }
 
 static void drop_staged(mf_wg_main_t *wm, mf_wg_peer_t *p)
 {
+  mf_wg_output_count_given_up(wm->vm, p->n_staged);
   while (p->n_staged) {
     mf_buffer_free(&wm->vm->pool, &p->staged[p->staged_head], 1);
     p->staged_head = (p->staged_head + 1) % MF_WG_STAGED_MAX;

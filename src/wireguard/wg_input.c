@@ -18,7 +18,17 @@
 #include "wireguard/wg_device.h"
 
 #define WG_INPUT_ERRORS(_)                                                    \
-  _(HANDSHAKE, "handshake", "handshake message: handled by the control path")\
+  _(HANDSHAKE, "handshake", "handshake message accepted by the control path") \
+  _(BAD_MAC1, "bad-mac1", "handshake message with a wrong mac1: not for us")  \
+  _(COOKIE_SENT, "cookie-sent", "under load: answered with a cookie reply")   \
+  _(HANDSHAKE_INVALID, "handshake-invalid",                                   \
+    "handshake message does not decrypt or parse")                            \
+  _(UNKNOWN_PEER, "unknown-peer", "initiation from a key with no peer here")  \
+  _(HANDSHAKE_REPLAY, "handshake-replay",                                     \
+    "initiation timestamp not newer than the last one")                       \
+  _(HANDSHAKE_FLOOD, "handshake-flood", "initiations faster than allowed")    \
+  _(UNEXPECTED_HANDSHAKE, "unexpected-handshake",                             \
+    "response or cookie reply for no pending handshake")                      \
   _(KEEPALIVE, "keepalive", "keepalive received")                             \
   _(BAD_MESSAGE, "bad-message", "not a WireGuard message, or malformed")      \
   _(UNKNOWN_INDEX, "unknown-index", "no keypair has the receiver index")      \
@@ -101,8 +111,19 @@ static uint16_t classify(mf_wg_main_t *wm, mf_node_rt_t *node,
   uint32_t type = mf_wg_msg_type(msg, b->current_length);
   s->op_of[i] = UINT32_MAX;
   if (type >= MF_WG_MSG_INITIATION && type <= MF_WG_MSG_COOKIE) {
-    mf_wg_handle_handshake(wm, d, msg, b->current_length, &s->from[i], now);
-    return mf_graph_drop(node, b, WG_INPUT_ERROR_HANDSHAKE);
+    static const uint8_t by_verdict[] = {
+        [MF_WG_HS_ACCEPTED] = WG_INPUT_ERROR_HANDSHAKE,
+        [MF_WG_HS_BAD_MAC1] = WG_INPUT_ERROR_BAD_MAC1,
+        [MF_WG_HS_COOKIE_SENT] = WG_INPUT_ERROR_COOKIE_SENT,
+        [MF_WG_HS_INVALID] = WG_INPUT_ERROR_HANDSHAKE_INVALID,
+        [MF_WG_HS_UNKNOWN_PEER] = WG_INPUT_ERROR_UNKNOWN_PEER,
+        [MF_WG_HS_REPLAY] = WG_INPUT_ERROR_HANDSHAKE_REPLAY,
+        [MF_WG_HS_FLOOD] = WG_INPUT_ERROR_HANDSHAKE_FLOOD,
+        [MF_WG_HS_UNEXPECTED] = WG_INPUT_ERROR_UNEXPECTED_HANDSHAKE,
+    };
+    mf_wg_hs_verdict_t v =
+        mf_wg_handle_handshake(wm, d, msg, b->current_length, &s->from[i], now);
+    return mf_graph_drop(node, b, by_verdict[v]);
   }
   mf_wg_data_view_t v;
   if (type != MF_WG_MSG_DATA || mf_wg_msg_data_parse(msg, b->current_length, &v) < 0)

@@ -27,7 +27,9 @@
   _(TOO_BIG, "too-big",                                                       \
     "packet larger than the tunnel MTU: sender told with ICMP")               \
   _(ENCRYPT_FAILED, "encrypt-failed", "sealing failed")                       \
-  _(SEND_FAILED, "send-failed", "the socket did not take the packet")
+  _(SEND_FAILED, "send-failed", "the socket did not take the packet")        \
+  _(GAVE_UP, "handshake-gave-up",                                             \
+    "held for a handshake that never completed (Rekey-Attempt-Time)")
 
 enum {
 #define _(sym, n, t) WG_OUTPUT_ERROR_##sym,
@@ -200,6 +202,13 @@ static uint32_t wg_output_fn(mf_vm_t *vm, mf_node_rt_t *node, uint32_t *buffers,
     seal_and_send(wm, node, cur, bt, now);
   mf_graph_enqueue(vm, node, drops, nexts, n_drops);
   return n;
+}
+
+void mf_wg_output_count_given_up(mf_vm_t *vm, uint32_t n)
+{
+  uint32_t node = mf_graph_node_index(vm, "wg-output");
+  if (node != MF_NODE_INVALID)
+    vm->errors[vm->nodes[node].error_base + WG_OUTPUT_ERROR_GAVE_UP] += n;
 }
 
 const mf_node_reg_t mf_wg_output_node = {

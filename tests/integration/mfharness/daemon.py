@@ -42,11 +42,50 @@ def _yaml_scalar(v):
     return s
 
 
+def _yaml_quoted(s):
+    return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _yaml_block(value, indent):
+    """Block-style YAML lines for a dict, list or scalar nested at `indent`
+    spaces. Strings are always quoted (keys, addresses and base64 stay
+    strings whatever they look like); ints and bools are written bare."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        lines = []
+        for k, v in value.items():
+            if isinstance(v, (dict, list, tuple)):
+                lines.append(f"{pad}{k}:")
+                lines += _yaml_block(v, indent + 2)
+            else:
+                lines.append(f"{pad}{k}: {_yaml_block_scalar(v)}")
+        return lines
+    if isinstance(value, (list, tuple)):
+        lines = []
+        for v in value:
+            if isinstance(v, dict):
+                sub = _yaml_block(v, indent + 2)
+                lines.append(f"{pad}- {sub[0].lstrip()}")
+                lines += sub[1:]
+            else:
+                lines.append(f"{pad}- {_yaml_block_scalar(v)}")
+        return lines
+    return [f"{pad}{_yaml_block_scalar(value)}"]
+
+
+def _yaml_block_scalar(v):
+    if isinstance(v, (bool, int)):
+        return _yaml_scalar(v)
+    return _yaml_quoted(v)
+
+
 def profile_yaml(tun_name, *, addresses=("172.19.0.1/30", "fdfe:dcba:9876::1/126"),
                  mtu=1500, auto_route=True, exclude_lan=False, tun_extra=None,
                  interfaces=(), routes=()):
-    """Builds a profile. interfaces: [(name, type)]; routes: [(cidr, to)];
-    tun_extra: more `tun:` keys (route_table, fwmark, rule_priority, ...)."""
+    """Builds a profile. interfaces: [(name, type)] or, for interfaces with
+    settings, dicts written as YAML as given ({"name": "wg0", "type":
+    "wireguard", "peers": [{...}]}); routes: [(cidr, to)]; tun_extra: more
+    `tun:` keys (route_table, fwmark, rule_priority, ...)."""
     lines = ["tun:", f"  name: {tun_name}", f"  mtu: {mtu}", "  addresses:"]
     lines += [f"    - {_yaml_scalar(a)}" for a in addresses]
     lines += [f"  auto_route: {_yaml_scalar(auto_route)}",
@@ -58,7 +97,11 @@ def profile_yaml(tun_name, *, addresses=("172.19.0.1/30", "fdfe:dcba:9876::1/126
         else:
             lines.append(f"  {k}: {_yaml_scalar(v)}")
     lines.append("interfaces:")
-    for name, typ in interfaces:
+    for item in interfaces:
+        if isinstance(item, dict):
+            lines += _yaml_block([item], 2)
+            continue
+        name, typ = item
         lines += [f"  - name: {_yaml_scalar(name)}", f"    type: {typ}"]
     lines.append("routes:")
     for cidr, to in routes:
