@@ -123,7 +123,8 @@ static int show_wireguard(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
     mf_out_printf(out, "%sinterface: %s\n  public key: %s\n  listening port: %u\n",
                   i ? "\n" : "", d->name, key, d->sock.port);
     for (uint32_t k = 0; k < d->n_peers; k++)
-      show_wg_peer(out, &d->peers[k], wall);
+      if (d->peers[k].live)
+        show_wg_peer(out, &d->peers[k], wall);
   }
   return 0;
 }

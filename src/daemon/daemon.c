@@ -20,6 +20,7 @@
 #include "daemon/dataplane.h"
 #include "io/tun.h"
 #include "routing/netconf.h"
+#include "wireguard/uapi_server.h"
 #include "wireguard/wg_device.h"
 
 enum { TAG_TUN = 1, TAG_SIGNAL = 2, TAG_WG = 0x400 };
@@ -175,6 +176,11 @@ static int watch_wireguard(mf_daemon_t *d)
       mf_log_error("epoll: %s", strerror(errno));
       return -1;
     }
+  char err[512];
+  if (mf_wg_uapi_open_all(wm, d->epfd, TAG_WG, err, sizeof(err)) < 0) {
+    mf_log_error("%s", err);
+    return -1;
+  }
   mf_wg_main_start(wm, mono_ns());
   mf_graph_run(&d->vm);
   return 0;
@@ -208,6 +214,8 @@ static void main_loop(mf_daemon_t *d)
         on_signal(d);
       else if (tag >= TAG_WG && tag < TAG_WG + MF_PROFILE_MAX_WG)
         on_wireguard(d, (uint32_t)(tag - TAG_WG));
+      else if (MF_WG_UAPI_OWNS_TAG(tag))
+        mf_wg_uapi_on_event(d->vm.wg, tag, ev[i].events);
       else if (tag == MF_CTL_TAG_LISTEN)
         mf_ctl_server_on_listen(&d->ctl, d->vm.now_ns);
       else if (tag >= MF_CTL_TAG_CLIENT)
@@ -228,6 +236,8 @@ static void teardown(mf_daemon_t *d)
   char path[64], err[64];
   mf_ctl_server_close(&d->ctl);
   mf_capture_stop(&d->vm, &written, path, sizeof(path), err, sizeof(err));
+  if (d->vm.wg)
+    mf_wg_uapi_close_all(d->vm.wg);
   if (d->netconf)
     mf_netconf_down(d->netconf);
   mf_tun_close(&d->tun);

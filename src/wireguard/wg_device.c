@@ -2,18 +2,18 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/graph_rt.h"
 #include "core/log.h"
 #include "fib/fib.h"
-
-#define MF_WG_ALLOWED_MAX_ROUTES (MF_WG_MAX_PEERS * MF_PROFILE_MAX_ALLOWED_IPS)
 
 /* Endpoints may name hosts (wg-quick resolves them once, at start, and so
  * do we); numeric ones need no resolver. */
@@ -58,22 +58,20 @@ static void first_of_family(const mf_prefix_t *a, uint32_t n, int family,
     }
 }
 
-static int peer_init(mf_wg_device_t *d, mf_wg_peer_t *p, uint32_t slot,
+static int peer_init(mf_wg_device_t *d, uint32_t slot,
                      const mf_wg_peer_cfg_t *c, char *err, size_t errlen)
 {
-  memset(p, 0, sizeof(*p));
-  p->slot = slot;
-  if (mf_wg_noise_peer_init(&p->noise, &d->id, c->public_key,
+  mf_wg_noise_peer_t noise;
+  mf_wg_cookie_maker_t cookie;
+  if (mf_wg_noise_peer_init(&noise, &d->id, c->public_key,
                             c->has_preshared_key ? c->preshared_key : NULL) < 0 ||
-      mf_wg_cookie_maker_init(&p->cookie, c->public_key) < 0) {
+      mf_wg_cookie_maker_init(&cookie, c->public_key) < 0) {
+    mf_wg_noise_peer_clear(&noise);
     snprintf(err, errlen, "%s: peer %u: public key is unusable", d->name, slot + 1);
     return -1;
   }
-  mf_wg_keypairs_init(&p->kps);
-  uint64_t seed;
-  RAND_bytes((uint8_t *)&seed, sizeof(seed));
-  mf_wg_timers_init(&p->timers, seed);
-  RAND_bytes((uint8_t *)&p->index_seq, sizeof(p->index_seq));
+  mf_wg_peer_install(d, slot, &noise, &cookie);
+  mf_wg_peer_t *p = &d->peers[slot];
   if (c->endpoint[0]) {
     if (resolve_endpoint(c->endpoint, &p->endpoint, err, errlen) < 0)
       return -1;
@@ -115,11 +113,9 @@ static mf_wg_device_t *device_create(const mf_profile_t *pr, const mf_iface_cfg_
     snprintf(err, errlen, "%s: cannot set up keys", ic->name);
     goto fail;
   }
-  for (uint32_t i = 0; i < c->n_peers; i++) {
-    if (peer_init(d, &d->peers[i], i, &c->peers[i], err, errlen) < 0)
+  for (uint32_t i = 0; i < c->n_peers; i++)
+    if (peer_init(d, i, &c->peers[i], err, errlen) < 0)
       goto fail;
-    d->n_peers++;
-  }
   if (mf_udp_open(&d->sock, c->listen_port, d->fwmark, err, errlen) < 0)
     goto fail;
   return d;
@@ -132,21 +128,29 @@ fail:
   return NULL;
 }
 
+/* Wipes every secret of p and frees what it holds; the slot is free. */
+static void peer_wipe(mf_vm_t *vm, mf_wg_peer_t *p)
+{
+  mf_wg_dropped_t dropped;
+  uint32_t slot = p->slot;
+  mf_wg_keypairs_clear(&p->kps, &dropped);
+  mf_wg_noise_handshake_clear(&p->hs);
+  mf_wg_noise_peer_clear(&p->noise);
+  mf_wg_cookie_maker_clear(&p->cookie);
+  mf_wg_timers_stop(&p->timers);
+  while (p->n_staged) {
+    mf_buffer_free(&vm->pool, &p->staged[p->staged_head], 1);
+    p->staged_head = (p->staged_head + 1) % MF_WG_STAGED_MAX;
+    p->n_staged--;
+  }
+  OPENSSL_cleanse(p, sizeof(*p));
+  p->slot = slot;
+}
+
 static void device_destroy(mf_vm_t *vm, mf_wg_device_t *d)
 {
-  for (uint32_t i = 0; i < d->n_peers; i++) {
-    mf_wg_peer_t *p = &d->peers[i];
-    mf_wg_dropped_t dropped;
-    mf_wg_keypairs_clear(&p->kps, &dropped);
-    mf_wg_noise_handshake_clear(&p->hs);
-    mf_wg_noise_peer_clear(&p->noise);
-    mf_wg_cookie_maker_clear(&p->cookie);
-    while (p->n_staged) {
-      mf_buffer_free(&vm->pool, &p->staged[p->staged_head], 1);
-      p->staged_head = (p->staged_head + 1) % MF_WG_STAGED_MAX;
-      p->n_staged--;
-    }
-  }
+  for (uint32_t i = 0; i < d->n_peers; i++)
+    peer_wipe(vm, &d->peers[i]);
   mf_wg_cookie_checker_clear(&d->cookie);
   mf_wg_identity_clear(&d->id);
   mf_udp_close(&d->sock);
@@ -198,7 +202,7 @@ void mf_wg_main_destroy(mf_wg_main_t *wm)
 mf_wg_peer_t *mf_wg_peer_by_index(mf_wg_device_t *d, uint32_t local_index)
 {
   uint32_t slot = (local_index >> 2) & 0x3f;
-  return slot < d->n_peers ? &d->peers[slot] : NULL;
+  return slot < d->n_peers && d->peers[slot].live ? &d->peers[slot] : NULL;
 }
 
 uint32_t mf_wg_peer_new_index(mf_wg_peer_t *p)
@@ -207,6 +211,56 @@ uint32_t mf_wg_peer_new_index(mf_wg_peer_t *p)
   RAND_bytes((uint8_t *)&r, sizeof(r));
   p->index_seq++;
   return (r & 0xffffff00u) | (p->slot & 0x3f) << 2 | (p->index_seq & 3);
+}
+
+void mf_wg_peer_install(mf_wg_device_t *d, uint32_t slot,
+                        mf_wg_noise_peer_t *noise, mf_wg_cookie_maker_t *cookie)
+{
+  mf_wg_peer_t *p = &d->peers[slot];
+  memset(p, 0, sizeof(*p));
+  p->slot = slot;
+  p->live = true;
+  p->noise = *noise;
+  p->cookie = *cookie;
+  mf_wg_noise_peer_clear(noise);
+  mf_wg_cookie_maker_clear(cookie);
+  mf_wg_keypairs_init(&p->kps);
+  uint64_t seed;
+  RAND_bytes((uint8_t *)&seed, sizeof(seed));
+  mf_wg_timers_init(&p->timers, seed);
+  RAND_bytes((uint8_t *)&p->index_seq, sizeof(p->index_seq));
+  if (slot >= d->n_peers)
+    d->n_peers = slot + 1;
+}
+
+void mf_wg_peer_remove(mf_wg_main_t *wm, mf_wg_device_t *d, mf_wg_peer_t *p)
+{
+  /* What waited for its handshake will never go: counted, not silent. */
+  mf_wg_output_count_given_up(wm->vm, p->n_staged);
+  peer_wipe(wm->vm, p);
+  /* Trailing free slots go, so loops over n_peers stay short. */
+  while (d->n_peers && !d->peers[d->n_peers - 1].live)
+    d->n_peers--;
+}
+
+void mf_wg_device_replace_allowed(mf_wg_device_t *d, struct mf_fib *allowed)
+{
+  mf_fib_destroy(d->allowed);
+  d->allowed = allowed;
+}
+
+void mf_wg_device_replace_socket(mf_wg_device_t *d, mf_udp_t *u)
+{
+  /* dup3 keeps the number (and close-on-exec), so nothing that remembered
+   * it goes stale; when it fails the new descriptor simply takes over. */
+  if (d->sock.fd >= 0 && dup3(u->fd, d->sock.fd, O_CLOEXEC) >= 0)
+    close(u->fd);
+  else {
+    mf_udp_close(&d->sock);
+    d->sock.fd = u->fd;
+  }
+  d->sock.port = u->port;
+  u->fd = -1;
 }
 
 uint32_t mf_wg_peer_stage(mf_wg_peer_t *p, uint32_t bi)

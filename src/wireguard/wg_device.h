@@ -105,7 +105,7 @@ mf_wg_peer_t *mf_wg_peer_by_index(mf_wg_device_t *d, uint32_t local_index);
 /* A fresh local index for peer p. */
 uint32_t mf_wg_peer_new_index(mf_wg_peer_t *p);
 
-/* Run-time changes (the wg(8) API, uapi.c). Slots stay put: a removed
+/* Run-time changes (the wg(8) API, uapi_set.c). Slots stay put: a removed
  * peer leaves a free slot that a later peer may take. */
 
 /* Makes free slot `slot` a new peer from prepared handshake and cookie
@@ -113,15 +113,16 @@ uint32_t mf_wg_peer_new_index(mf_wg_peer_t *p);
  * keepalive and allowed IPs start empty. Cannot fail. */
 void mf_wg_peer_install(mf_wg_device_t *d, uint32_t slot,
                         mf_wg_noise_peer_t *noise, mf_wg_cookie_maker_t *cookie);
-/* Removes p: wipes its keys, stops its timers, frees its staged packets
- * and frees its slot. Its allowed IPs must leave d->allowed as well: the
- * caller installs a table without them (mf_wg_device_replace_allowed). */
+/* Removes p: wipes its keys, stops its timers, drops its staged packets
+ * (counted as given up) and frees its slot. Its allowed IPs must leave
+ * d->allowed as well: the caller installs a table without them
+ * (mf_wg_device_replace_allowed). */
 void mf_wg_peer_remove(mf_wg_main_t *wm, mf_wg_device_t *d, mf_wg_peer_t *p);
 /* Installs a cryptokey routing table the caller built (adjacency = peer
  * slot) and destroys the old one. */
 void mf_wg_device_replace_allowed(mf_wg_device_t *d, struct mf_fib *allowed);
 /* Moves the device to a socket the caller opened (a new listen port):
- * the descriptor number stays the same (dup2), but its epoll registration
+ * the descriptor number stays the same (dup3), but its epoll registration
  * is gone with the old socket: the caller registers d->sock.fd again.
  * Takes *u over. */
 void mf_wg_device_replace_socket(mf_wg_device_t *d, mf_udp_t *u);

@@ -40,6 +40,7 @@ static void send_initiation(mf_wg_device_t *d, mf_wg_peer_t *p, uint64_t now)
     return;
   mf_wg_cookie_add_macs(&p->cookie, (uint8_t *)&m, sizeof(m), now);
   send_to(d, &p->endpoint, &m, sizeof(m));
+  p->tx_bytes += sizeof(m); /* wg(8) counts every byte to the peer */
   mf_wg_timers_handshake_initiated(&p->timers, now);
   mf_wg_timers_any_authenticated_packet_sent(&p->timers, now);
   mf_wg_timers_any_authenticated_packet_traversal(&p->timers, now);
@@ -65,6 +66,7 @@ void mf_wg_peer_send_keepalive(mf_wg_main_t *wm, mf_wg_device_t *d,
   if (mf_wg_data_encrypt(&wm->data, kp, counter, msg, 0, msg) != MF_WG_DATA_OK)
     return;
   send_to(d, &p->endpoint, msg, sizeof(msg));
+  p->tx_bytes += sizeof(msg);
   mf_wg_timers_any_authenticated_packet_sent(&p->timers, now);
   mf_wg_timers_any_authenticated_packet_traversal(&p->timers, now);
 }
@@ -124,6 +126,8 @@ static mf_wg_hs_verdict_t on_initiation(mf_wg_main_t *wm, mf_wg_device_t *d,
     return MF_WG_HS_INVALID;
   mf_wg_cookie_add_macs(&p->cookie, (uint8_t *)&resp, sizeof(resp), now);
   send_to(d, from, &resp, sizeof(resp));
+  p->tx_bytes += sizeof(resp);
+  p->rx_bytes += len;
   session_started(wm, p, &s, from, now);
   mf_wg_timers_any_authenticated_packet_sent(&p->timers, now);
   return MF_WG_HS_ACCEPTED;
@@ -143,6 +147,7 @@ static mf_wg_hs_verdict_t on_response(mf_wg_main_t *wm, mf_wg_device_t *d,
     return MF_WG_HS_UNEXPECTED;
   if (mf_wg_noise_consume_response(&p->hs, &d->id, &p->noise, &m, &s) < 0)
     return MF_WG_HS_INVALID;
+  p->rx_bytes += len;
   session_started(wm, p, &s, from, now);
   mf_wg_timers_handshake_complete(&p->timers, now);
   /* The responder may send only once it has heard from us under the new
