@@ -40,23 +40,23 @@ def no_corruption(d):
 
 def test_100mb_each_way_sha256(tun, tmp_path):
     t, d = tun, tun.d
-    me0 = wgpeer.wg_peer_state(d, "wg0", t.wg.public_key)
+    me0 = wgpeer.wg_peer_state(d, wgpeer.WG0, t.wg.public_key)
     sent, got = wgpeer.transfer(t.app, t.peer, PEER4, SIZE, tmp_path, port=5201,
                                 seed=11, timeout=40)
     assert got["bytes"] == SIZE and got["sha256"] == sent["sha256"], (sent, got)
     # The peer saw our tunnel address, not the TUN's.
     assert got["peer"] == OUR4, got
-    me1 = wgpeer.wg_peer_state(d, "wg0", t.wg.public_key)
+    me1 = wgpeer.wg_peer_state(d, wgpeer.WG0, t.wg.public_key)
     assert me1["tx"] - me0["tx"] >= SIZE, (me0, me1)
 
     sent, got = wgpeer.transfer(t.peer, t.app, OUR4, SIZE, tmp_path, port=5202,
                                 seed=12, timeout=40)
     assert got["bytes"] == SIZE and got["sha256"] == sent["sha256"], (sent, got)
     assert got["peer"] == PEER4, got
-    me2 = wgpeer.wg_peer_state(d, "wg0", t.wg.public_key)
+    me2 = wgpeer.wg_peer_state(d, wgpeer.WG0, t.wg.public_key)
     assert me2["rx"] - me1["rx"] >= SIZE, (me1, me2)
     ifs = d.interfaces()
-    assert ifs["wg0"].rx_bytes >= SIZE and ifs["wg0"].tx_bytes >= SIZE, ifs
+    assert ifs[wgpeer.WG0].rx_bytes >= SIZE and ifs[wgpeer.WG0].tx_bytes >= SIZE, ifs
     assert ifs["rej"].tx_packets == 0, ifs
     no_corruption(d)
     # wireguard-go agrees on what crossed.

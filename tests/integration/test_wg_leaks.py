@@ -59,7 +59,7 @@ def test_ipv6_to_tunnel_without_ipv6_address(topo, mintflow, tun_name, tmp_path)
     d = t.d
     probes.ping(t.app, PEER4)  # the tunnel itself is up
     errs0, ifs0, wg0 = d.errors(), d.interfaces(), t.wg.link_stats()
-    me0 = wgpeer.wg_peer_state(d, "wg0", t.wg.public_key)
+    me0 = wgpeer.wg_peer_state(d, wgpeer.WG0, t.wg.public_key)
     cap = wgpeer.capture(t.peer, t.peer_if, "ip or ip6", tmp_path / "veth.pcap")
     wgpeer.ping_all_lost(t.app, PEER6, count=3)
     res = probes.tcp_connect(t.app, PEER6, 80, timeout=1.0)
@@ -76,7 +76,7 @@ def test_ipv6_to_tunnel_without_ipv6_address(topo, mintflow, tun_name, tmp_path)
     assert ifs[t.tun].tx_packets == ifs0[t.tun].tx_packets, (ifs0, ifs)
     # wireguard-go's TUN handed its kernel nothing.
     assert t.wg.link_stats()["rx_packets"] == wg0["rx_packets"]
-    me = wgpeer.wg_peer_state(d, "wg0", t.wg.public_key)
+    me = wgpeer.wg_peer_state(d, wgpeer.WG0, t.wg.public_key)
     assert me["tx"] == me0["tx"], (me0, me)
     udp, other = classify_frames(wgpeer.read_pcap(tmp_path / "veth.pcap")[1])
     assert other == [], [f.hex() for f in other]
@@ -94,15 +94,15 @@ def test_unreachable_peer_traffic_held_never_leaked(topo, mintflow, tun_name, tm
     our_priv, _ = wgpeer.genkey()
     _, silent_pub = wgpeer.genkey()
     _, homeless_pub = wgpeer.genkey()
-    iface = wgpeer.wg_interface("wg0", our_priv, [OUR4 + "/32", "fd00:100::1/128"], [
+    iface = wgpeer.wg_interface(wgpeer.WG0, our_priv, [OUR4 + "/32", "fd00:100::1/128"], [
         {"public_key": silent_pub, "allowed_ips": ["10.100.0.0/24", "fd00:100::/64"],
          "endpoint": f"{PEER_VETH4}:{WG_PORT}"},
         {"public_key": homeless_pub, "allowed_ips": ["10.102.0.0/24"]}])
     d = mintflow(app, profile_yaml(
         tun_name, interfaces=[iface, ("rej", "reject")],
-        routes=[("0.0.0.0/0", "rej"), ("::/0", "rej"), ("10.100.0.0/24", "wg0"),
-                ("fd00:100::/64", "wg0"), ("10.102.0.0/24", "wg0"),
-                ("10.103.0.0/24", "wg0")]))
+        routes=[("0.0.0.0/0", "rej"), ("::/0", "rej"), ("10.100.0.0/24", wgpeer.WG0),
+                ("fd00:100::/64", wgpeer.WG0), ("10.102.0.0/24", wgpeer.WG0),
+                ("10.103.0.0/24", wgpeer.WG0)]))
     cap = wgpeer.capture(peer, peer_if, "ip or ip6", tmp_path / "veth.pcap")
     t0 = time.monotonic()
     errs0 = d.errors()
@@ -140,7 +140,7 @@ def test_unreachable_peer_traffic_held_never_leaked(topo, mintflow, tun_name, tm
     assert reject_counts(errs) == reject_counts(errs0), errs
     ifs = d.interfaces()
     assert ifs["rej"].tx_packets == 0, ifs
-    shown = wgpeer.show_wireguard(d)["wg0"]["peers"]
+    shown = wgpeer.show_wireguard(d)[wgpeer.WG0]["peers"]
     # As wg(8) counts, transfer includes our handshake initiations (148 B
     # each) and nothing else: no data left for the silent peer.
     assert shown[silent_pub]["latest_handshake"] is None, shown

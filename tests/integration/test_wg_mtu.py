@@ -46,12 +46,12 @@ def test_full_sized_tcp_to_host_behind_peer(topo, mintflow, tun_name, tmp_path, 
     wg.add_peer(our_pub, [OUR4 + "/32", OUR6 + "/128"])
     wg.start()
     nets = ["10.100.0.0/24", "10.100.1.0/24", "fd00:100::/64", "fd00:101::/64"]
-    iface = wgpeer.wg_interface("wg0", our_priv, [OUR4 + "/32", OUR6 + "/128"], [
+    iface = wgpeer.wg_interface(wgpeer.WG0, our_priv, [OUR4 + "/32", OUR6 + "/128"], [
         {"public_key": wg.public_key, "allowed_ips": nets,
          "endpoint": f"{PEER_VETH4}:{WG_PORT}"}])
     d = mintflow(app, profile_yaml(
         tun_name, interfaces=[iface, ("rej", "reject")],
-        routes=[("0.0.0.0/0", "rej"), ("::/0", "rej")] + [(n, "wg0") for n in nets]))
+        routes=[("0.0.0.0/0", "rej"), ("::/0", "rej")] + [(n, wgpeer.WG0) for n in nets]))
     probes.ping(app, lan_addr, v6=":" in lan_addr)  # the path works for small packets
 
     # Upload first, before the lan host learns anything about the path:

@@ -70,7 +70,7 @@ def test_peer_with_wrong_key_for_us(topo, mintflow, tun_name, tmp_path):
     assert theirs and all(m[4][0] == MSG_INITIATION for m in theirs), theirs
     assert "Received invalid initiation message" in t.wg.log_text()
 
-    me = wgpeer.wg_peer_state(d, "wg0", t.wg.public_key)
+    me = wgpeer.wg_peer_state(d, wgpeer.WG0, t.wg.public_key)
     assert me["latest_handshake"] is None and me["rx"] == 0, me
     assert t.wg.dump()["peers"][wrong_pub]["latest_handshake"] == 0
     errs, ifs = d.errors(), d.interfaces()
@@ -128,7 +128,7 @@ def test_malformed_datagrams_counted(topo, mintflow, tun_name, tmp_path):
     assert d.running()
     probes.ping(t.app, PEER4)
     probes.ping(t.peer, OUR4)
-    me = wgpeer.wg_peer_state(d, "wg0", t.wg.public_key)
+    me = wgpeer.wg_peer_state(d, wgpeer.WG0, t.wg.public_key)
     assert me["endpoint"] == f"{PEER_VETH4}:{WG_PORT}", me
 
 
@@ -145,7 +145,7 @@ def test_rejected_handshake_messages_counted(topo, mintflow, tun_name, tmp_path)
     msgs += [msg_header(MSG_RESPONSE) + rng.randbytes(LEN_RESPONSE - 4) for _ in range(2)]
     msgs += [msg_header(MSG_COOKIE) + rng.randbytes(LEN_COOKIE - 4) for _ in range(2)]
     errs0 = d.errors()
-    hs0 = wgpeer.wg_peer_state(d, "wg0", t.wg.public_key)
+    hs0 = wgpeer.wg_peer_state(d, wgpeer.WG0, t.wg.public_key)
     res = wgpeer.send_udp(t.peer, APP_VETH4, WG_PORT, msgs, sport=40002, wait=0.5)
     assert res["sent"] == len(msgs) and res["replies"] == [], res
     errs = d.wait_counter(d.errors, lambda e: wgpeer.delta(errs0, e, ("wg-input", "handshake"))
@@ -154,7 +154,7 @@ def test_rejected_handshake_messages_counted(topo, mintflow, tun_name, tmp_path)
     # The session is the same one, and still carries traffic.
     probes.ping(t.app, PEER4)
     probes.ping(t.peer, OUR4)
-    me = wgpeer.wg_peer_state(d, "wg0", t.wg.public_key)
+    me = wgpeer.wg_peer_state(d, wgpeer.WG0, t.wg.public_key)
     assert me["endpoint"] == f"{PEER_VETH4}:{WG_PORT}", me
     assert me["latest_handshake"] >= hs0["latest_handshake"], (hs0, me)
     # One count per message: "handshake" when taken, a refusal reason when
@@ -189,7 +189,7 @@ def test_replayed_data_counted_not_delivered(topo, mintflow, tun_name, tmp_path)
     d = t.d
     msgs = captured_data_from_peer(t, tmp_path)
     errs0, ifs0 = d.errors(), d.interfaces()
-    me0 = wgpeer.wg_peer_state(d, "wg0", t.wg.public_key)
+    me0 = wgpeer.wg_peer_state(d, wgpeer.WG0, t.wg.public_key)
     k0 = kernel_tun_rx(t.app, t.tun)
     for rnd in range(2):
         res = wgpeer.send_udp(t.peer, APP_VETH4, WG_PORT, msgs, sport=40003, wait=0.3)
@@ -199,12 +199,12 @@ def test_replayed_data_counted_not_delivered(topo, mintflow, tun_name, tmp_path)
     assert wgpeer.delta(errs0, errs, key) == 2 * len(msgs), errs
     assert refused(errs) - refused(errs0) == 2 * len(msgs), errs
     ifs = d.interfaces()
-    assert ifs["wg0"].rx_packets == ifs0["wg0"].rx_packets, (ifs0, ifs)
+    assert ifs[wgpeer.WG0].rx_packets == ifs0[wgpeer.WG0].rx_packets, (ifs0, ifs)
     assert ifs[t.tun].tx_packets == ifs0[t.tun].tx_packets, (ifs0, ifs)
     assert kernel_tun_rx(t.app, t.tun) == k0
     # No echo reply went back for a replayed request.
-    assert ifs["wg0"].tx_packets == ifs0["wg0"].tx_packets, (ifs0, ifs)
-    me = wgpeer.wg_peer_state(d, "wg0", t.wg.public_key)
+    assert ifs[wgpeer.WG0].tx_packets == ifs0[wgpeer.WG0].tx_packets, (ifs0, ifs)
+    me = wgpeer.wg_peer_state(d, wgpeer.WG0, t.wg.public_key)
     assert me["endpoint"] == f"{PEER_VETH4}:{WG_PORT}", me
     assert me["rx"] == me0["rx"], (me0, me)
     probes.ping(t.app, PEER4)
@@ -231,9 +231,9 @@ def test_forged_data_with_live_index_auth_failed(topo, mintflow, tun_name, tmp_p
     assert wgpeer.delta(errs0, errs, key) == len(forged), errs
     assert refused(errs) - refused(errs0) == len(forged), errs
     ifs = d.interfaces()
-    assert ifs["wg0"].rx_packets == ifs0["wg0"].rx_packets, (ifs0, ifs)
+    assert ifs[wgpeer.WG0].rx_packets == ifs0[wgpeer.WG0].rx_packets, (ifs0, ifs)
     assert ifs[t.tun].tx_packets == ifs0[t.tun].tx_packets, (ifs0, ifs)
-    me = wgpeer.wg_peer_state(d, "wg0", t.wg.public_key)
+    me = wgpeer.wg_peer_state(d, wgpeer.WG0, t.wg.public_key)
     assert me["endpoint"] == f"{PEER_VETH4}:{WG_PORT}", me
     # The counters the forgeries named were not consumed: the peer's real
     # next messages (those very counters) still get through.

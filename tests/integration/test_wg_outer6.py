@@ -23,15 +23,15 @@ def test_ipv6_endpoints_carry_both_families(topo, mintflow, tun_name, tmp_path):
     wg = wgpeer.WgGo(topo, peer, str(tmp_path), addresses=[PEER4 + "/24", PEER6 + "/64"])
     wg.add_peer(our_pub, [OUR4 + "/32", OUR6 + "/128"])
     wg.start()
-    iface = wgpeer.wg_interface("wg0", our_priv, (OUR4 + "/32", OUR6 + "/128"), [{
+    iface = wgpeer.wg_interface(wgpeer.WG0, our_priv, (OUR4 + "/32", OUR6 + "/128"), [{
         "public_key": wg.public_key, "allowed_ips": [NET4, NET6],
         "endpoint": f"[{PEER_VETH6}]:{WG_PORT}"}])
     d = mintflow(app, profile_yaml(tun_name, interfaces=[iface, ("rej", "reject")],
                                    routes=[("0.0.0.0/0", "rej"), ("::/0", "rej"),
-                                           (NET4, "wg0"), (NET6, "wg0")]))
+                                           (NET4, wgpeer.WG0), (NET6, wgpeer.WG0)]))
     probes.ping(app, PEER4, count=3)
     probes.ping(app, PEER6, count=3, v6=True)
-    me = wgpeer.parse_show_wireguard(d.cli("show wireguard"))["wg0"]["peers"][wg.public_key]
+    me = wgpeer.parse_show_wireguard(d.cli("show wireguard"))[wgpeer.WG0]["peers"][wg.public_key]
     assert me["endpoint"] == f"[{PEER_VETH6}]:{WG_PORT}", me
     assert me["latest_handshake"] is not None, me
     # wireguard-go learned our IPv6 endpoint from the handshake.

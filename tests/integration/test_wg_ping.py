@@ -46,7 +46,7 @@ def check_tunnel_state(t, n_each, started_at):
     a fresh handshake, and the transfer counters carry the echoes."""
     d, tun = t.d, t.tun
     text = d.cli("show wireguard")
-    dev = wgpeer.parse_show_wireguard(text)["wg0"]
+    dev = wgpeer.parse_show_wireguard(text)[wgpeer.WG0]
     assert (dev["public_key"], dev["listen_port"]) == (t.our_pub, WG_PORT), dev
     # The private key is never shown or logged.
     assert t.our_priv not in text and t.our_priv not in d.log_text()
@@ -61,8 +61,8 @@ def check_tunnel_state(t, n_each, started_at):
     ifs = d.interfaces()
     # Exactly our echoes: keepalives are not packets of the interface, and
     # nothing else is routed to the tunnel prefixes.
-    assert ifs["wg0"].rx_packets == 4 * n_each, ifs
-    assert ifs["wg0"].tx_packets == 4 * n_each, ifs
+    assert ifs[wgpeer.WG0].rx_packets == 4 * n_each, ifs
+    assert ifs[wgpeer.WG0].tx_packets == 4 * n_each, ifs
     assert ifs["rej"].tx_packets == 0, ifs
     assert ifs[tun].tx_packets >= 4 * n_each, ifs
 
@@ -79,7 +79,7 @@ def test_ping_both_ways_we_initiate(topo, mintflow, tun_name, tmp_path):
     the handshake we start, and answers through it."""
     t = wgpeer.tunnel(topo, mintflow, tun_name, tmp_path, peer_knows_us=False)
     started = time.time()
-    assert wgpeer.wg_peer_state(t.d, "wg0", t.wg.public_key)["latest_handshake"] is None
+    assert wgpeer.wg_peer_state(t.d, wgpeer.WG0, t.wg.public_key)["latest_handshake"] is None
     # The first echo is held while the handshake runs, not lost.
     probes.ping(t.app, PEER4)
     probes.ping(t.app, PEER6, v6=True)

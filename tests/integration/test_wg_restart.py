@@ -50,7 +50,7 @@ def test_peer_restart_rehandshake(topo, mintflow, tun_name, tmp_path):
 
     errs = d.errors()
     assert errs.get(("wg-input", "handshake"), 0) >= hs0 + 1, errs
-    me = wgpeer.wg_peer_state(d, "wg0", t.wg.public_key)
+    me = wgpeer.wg_peer_state(d, wgpeer.WG0, t.wg.public_key)
     assert me["latest_handshake"] is not None and \
         me["latest_handshake"] <= time.monotonic() - killed_at, me
     them = t.wg.dump()["peers"][t.our_pub]

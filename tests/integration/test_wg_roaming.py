@@ -21,7 +21,7 @@ def test_peer_roams_to_new_address(topo, mintflow, tun_name, tmp_path):
     d = t.d
     probes.ping(t.app, PEER4)
     probes.ping(t.peer, OUR4)
-    me = wgpeer.wg_peer_state(d, "wg0", t.wg.public_key)
+    me = wgpeer.wg_peer_state(d, wgpeer.WG0, t.wg.public_key)
     assert me["endpoint"] == f"{PEER_VETH4}:{WG_PORT}", me
     hs0 = d.errors().get(("wg-input", "handshake"), 0)
 
@@ -35,14 +35,14 @@ def test_peer_roams_to_new_address(topo, mintflow, tun_name, tmp_path):
     # The peer speaks first from its new address: we learn it from that
     # packet, whatever the session.
     probes.ping(t.peer, OUR4)
-    me = wgpeer.wait_peer(d, "wg0", t.wg.public_key,
+    me = wgpeer.wait_peer(d, wgpeer.WG0, t.wg.public_key,
                           lambda p: p["endpoint"] == f"{NEW_VETH4}:{WG_PORT}", 3,
                           what="endpoint moved to the new address")
     tx0 = me["tx"]
     probes.ping(t.app, PEER4)
     probes.ping(t.app, PEER6, v6=True)
     probes.ping(t.peer, OUR6, v6=True)
-    me = wgpeer.wg_peer_state(d, "wg0", t.wg.public_key)
+    me = wgpeer.wg_peer_state(d, wgpeer.WG0, t.wg.public_key)
     assert me["endpoint"] == f"{NEW_VETH4}:{WG_PORT}", me
     assert me["tx"] > tx0, me
     errs = d.errors()

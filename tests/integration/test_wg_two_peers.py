@@ -39,19 +39,19 @@ def test_two_peers_disjoint_allowed_ips(topo, mintflow, tun_name, tmp_path):
                      routes=[OUR4 + "/32", OUR6 + "/128"])
     wb.add_peer(our_pub, us)
     wb.start()
-    iface = wgpeer.wg_interface("wg0", our_priv, us, [
+    iface = wgpeer.wg_interface(wgpeer.WG0, our_priv, us, [
         {"public_key": wa.public_key, "allowed_ips": ["10.100.0.0/24", "fd00:100::/64"],
          "endpoint": f"10.99.0.2:{WG_PORT}"},
         {"public_key": wb.public_key, "allowed_ips": ["10.101.0.0/24", "fd00:101::/64"],
          "endpoint": f"10.98.0.2:{WG_PORT}"}])
     d = mintflow(app, profile_yaml(
         tun_name, interfaces=[iface, ("rej", "reject")],
-        routes=[("0.0.0.0/0", "rej"), ("::/0", "rej"), ("10.100.0.0/24", "wg0"),
-                ("10.101.0.0/24", "wg0"), ("fd00:100::/64", "wg0"),
-                ("fd00:101::/64", "wg0")]))
+        routes=[("0.0.0.0/0", "rej"), ("::/0", "rej"), ("10.100.0.0/24", wgpeer.WG0),
+                ("10.101.0.0/24", wgpeer.WG0), ("fd00:100::/64", wgpeer.WG0),
+                ("fd00:101::/64", wgpeer.WG0)]))
 
     def state():
-        shown = wgpeer.show_wireguard(d)["wg0"]["peers"]
+        shown = wgpeer.show_wireguard(d)[wgpeer.WG0]["peers"]
         return shown[wa.public_key], shown[wb.public_key]
 
     # A first, while B has never been spoken to.
@@ -91,5 +91,5 @@ def test_two_peers_disjoint_allowed_ips(topo, mintflow, tun_name, tmp_path):
     assert wgpeer.delta(errs0, errs, key) == 3, errs
     ifs = d.interfaces()
     assert ifs[tun_name].tx_packets == ifs0[tun_name].tx_packets, (ifs0, ifs)
-    assert ifs["wg0"].rx_packets == ifs0["wg0"].rx_packets, (ifs0, ifs)
+    assert ifs[wgpeer.WG0].rx_packets == ifs0[wgpeer.WG0].rx_packets, (ifs0, ifs)
     assert ifs["rej"].tx_packets == 0, ifs

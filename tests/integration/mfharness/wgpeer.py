@@ -23,6 +23,10 @@ from .netns import CommandFailed, run_host
 
 WG_SOCK_DIR = "/var/run/wireguard"
 WG_PORT = 51820
+# mintflow's WireGuard interface in these tests. Its wg(8) socket,
+# /var/run/wireguard/NAME.sock, is machine-wide: a name per test process keeps
+# two runs on one machine apart (tests of one run take turns with it).
+WG0 = f"mfg{os.getpid() % 100000}"
 PYTHON = "/usr/bin/python3"
 
 _if_counter = [0]
@@ -313,12 +317,12 @@ def tunnel(topo, mintflow, tun_name, workdir, *, our_addresses=(OUR4 + "/32", OU
     wg.add_peer(our_key_at_peer or our_pub, [OUR4 + "/32", OUR6 + "/128"],
                 endpoint=f"{APP_VETH4}:{WG_PORT}" if peer_knows_us else None)
     wg.start()
-    iface = wg_interface("wg0", our_priv, our_addresses, [{
+    iface = wg_interface(WG0, our_priv, our_addresses, [{
         "public_key": wg.public_key, "allowed_ips": [NET4, NET6],
         "endpoint": f"{PEER_VETH4}:{WG_PORT}"}])
     profile = profile_yaml(tun_name, interfaces=[iface, ("rej", "reject")],
                            routes=[("0.0.0.0/0", "rej"), ("::/0", "rej"),
-                                   (NET4, "wg0"), (NET6, "wg0")])
+                                   (NET4, WG0), (NET6, WG0)])
     d = mintflow(app, profile)
     return SimpleNamespace(app=app, peer=peer, app_if=app_if, peer_if=peer_if, d=d,
                            wg=wg, profile=profile, our_priv=our_priv, our_pub=our_pub,
