@@ -21,7 +21,8 @@ static void usage(FILE *f)
           "  run [-c PROFILE] [--run-dir DIR]  run the daemon in the foreground\n"
           "  check -c PROFILE                  validate a profile, change nothing\n"
           "  profile default                   print the embedded default profile\n"
-          "  show version|interfaces|ip fib|errors|runtime|trace|wireguard\n"
+          "  show version|interfaces|ip fib|errors|runtime|trace|wireguard|sessions|hoststack\n"
+          "  set hoststack [max-sessions N] [udp-idle S] [icmp-idle S]\n"
           "  trace add NODE COUNT              trace packets from an input node\n"
           "  clear trace|errors|runtime|interfaces\n"
           "  pcap start (--node NODE | --interface IF) [--filter BPF] [--max N] FILE\n"
@@ -134,7 +135,7 @@ int main(int argc, char **argv)
   if (!strcmp(cmd, "export"))
     return mf_cli_export(cli.profile, cli.argc - 1, cli.argv + 1);
   if (!strcmp(cmd, "show") || !strcmp(cmd, "trace") || !strcmp(cmd, "clear") ||
-      !strcmp(cmd, "pcap")) {
+      !strcmp(cmd, "pcap") || !strcmp(cmd, "set")) {
     if (!strcmp(cmd, "pcap") && absolutize_pcap_file(&cli) < 0)
       return 1;
     return mf_ctl_client_call(socket, cli.argc, cli.argv);

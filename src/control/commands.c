@@ -1,5 +1,6 @@
 #include "control/commands.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "core/graph_rt.h"
 #include "core/trace.h"
 #include "fib/fib.h"
+#include "hoststack/hoststack.h"
 #include "ip/format.h"
 #include "wireguard/keys.h"
 #include "wireguard/wg_device.h"
@@ -125,6 +127,108 @@ static int show_wireguard(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
     for (uint32_t k = 0; k < d->n_peers; k++)
       if (d->peers[k].live)
         show_wg_peer(out, &d->peers[k], wall);
+  }
+  return 0;
+}
+
+/* The session's last destination: address:port for UDP, the address
+ * alone for ICMP (no ports). */
+static void format_remote(const mf_hs_session_t *s, char *out, size_t size)
+{
+  const mf_sockaddr_t *a = &s->last_remote;
+  if (a->sa.sa_family == 0)
+    snprintf(out, size, "-");
+  else if (s->proto == MF_HS_UDP)
+    mf_sockaddr_format(a, out, size);
+  else if (!inet_ntop(a->sa.sa_family,
+                      a->sa.sa_family == AF_INET ? (const void *)&a->in4.sin_addr
+                                                 : (const void *)&a->in6.sin6_addr,
+                      out, (socklen_t)size))
+    snprintf(out, size, "?");
+}
+
+static int show_sessions(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  const mf_hoststack_t *hs = c->vm->hs;
+  uint64_t now = mono_ns();
+  if (!hs || hs->n_live == 0) {
+    mf_out_printf(out, "no sessions\n");
+    return 0;
+  }
+  mf_out_printf(out, "%-5s %-46s %-8s %-48s %8s %8s %10s %12s %10s %12s\n",
+                "Proto", "App", "Upport", "LastRemote", "Age", "Idle",
+                "TxPackets", "TxBytes", "RxPackets", "RxBytes");
+  for (uint32_t i = 0; i < hs->n_sessions; i++) {
+    const mf_hs_session_t *s = &hs->sessions[i];
+    if (!s->live)
+      continue;
+    char app[80], remote[80], up[16];
+    mf_hoststack_format_app(s, app, sizeof(app));
+    format_remote(s, remote, sizeof(remote));
+    if (s->proto == MF_HS_UDP)
+      snprintf(up, sizeof(up), "%u", s->up_port);
+    else
+      snprintf(up, sizeof(up), "id %u", (unsigned)__builtin_bswap16(s->up_id));
+    mf_out_printf(out,
+                  "%-5s %-46s %-8s %-48s %8.1f %8.1f %10" PRIu64 " %12" PRIu64
+                  " %10" PRIu64 " %12" PRIu64 "\n",
+                  s->proto == MF_HS_UDP ? "udp" : "icmp", app, up, remote,
+                  (double)(now - s->created_ns) / 1e9,
+                  (double)(now - s->last_ns) / 1e9, s->tx_packets, s->tx_bytes,
+                  s->rx_packets, s->rx_bytes);
+  }
+  return 0;
+}
+
+static int show_hoststack(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  const mf_hoststack_t *hs = c->vm->hs;
+  if (!hs) {
+    mf_out_printf(out, "no host stack\n");
+    return 0;
+  }
+  mf_out_printf(out, "sessions: %u live, limit %u, pool %u\n", hs->n_live,
+                hs->limit, hs->n_sessions);
+  mf_out_printf(out, "opened: %" PRIu64 "\nrefused: %" PRIu64 "\nexpired: %" PRIu64
+                     "\nclosed: %" PRIu64 "\nsocket-errors: %" PRIu64 "\n",
+                hs->c.opened, hs->c.refused, hs->c.expired, hs->c.closed,
+                hs->c.socket_errors);
+  mf_out_printf(out, "idle timeout: udp %" PRIu64 " s, icmp %" PRIu64 " s\n",
+                (uint64_t)(hs->udp_idle_ns / 1000000000u),
+                (uint64_t)(hs->icmp_idle_ns / 1000000000u));
+  mf_out_printf(out, "memory: %zu bytes\n", mf_hoststack_memory(hs));
+  return 0;
+}
+
+/* set hoststack [max-sessions N] [udp-idle S] [icmp-idle S]: run-time
+ * tuning within the pool allocated at start. */
+static int set_hoststack(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  mf_hoststack_t *hs = c->vm->hs;
+  if (!hs || argc == 0 || argc % 2) {
+    mf_out_printf(out, "usage: set hoststack [max-sessions N] [udp-idle SECONDS] "
+                       "[icmp-idle SECONDS]\n");
+    return -1;
+  }
+  for (int i = 0; i < argc; i += 2) {
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(argv[i + 1], &end, 10);
+    if (errno || *end || end == argv[i + 1] || v == 0 || v > 86400) {
+      mf_out_printf(out, "bad value: %s\n", argv[i + 1]);
+      return -1;
+    }
+    if (strcmp(argv[i], "max-sessions") == 0 && v <= hs->n_sessions)
+      hs->limit = (uint32_t)v;
+    else if (strcmp(argv[i], "udp-idle") == 0)
+      hs->udp_idle_ns = v * 1000000000ull;
+    else if (strcmp(argv[i], "icmp-idle") == 0)
+      hs->icmp_idle_ns = v * 1000000000ull;
+    else {
+      mf_out_printf(out, "bad setting: %s %s (max-sessions at most %u)\n",
+                    argv[i], argv[i + 1], hs->n_sessions);
+      return -1;
+    }
   }
   return 0;
 }
@@ -341,6 +445,9 @@ static const struct {
     {"show", "runtime", show_runtime},
     {"show", "trace", show_trace},
     {"show", "wireguard", show_wireguard},
+    {"show", "sessions", show_sessions},
+    {"show", "hoststack", show_hoststack},
+    {"set", "hoststack", set_hoststack},
     {"trace", "add", trace_add},
     {"clear", NULL, clear},
     {"pcap", NULL, pcap},
@@ -362,7 +469,8 @@ int mf_ctl_execute(void *ctx, int argc, char **argv, mf_out_t *out)
   mf_out_printf(out, "unknown command:");
   for (int i = 0; i < argc; i++)
     mf_out_printf(out, " %s", argv[i]);
-  mf_out_printf(out, "\ncommands: show version|interfaces|ip fib|errors|runtime|trace|wireguard, "
+  mf_out_printf(out, "\ncommands: show version|interfaces|ip fib|errors|runtime|trace|wireguard|"
+                     "sessions|hoststack, set hoststack ..., "
                      "trace add NODE COUNT, clear trace|errors|runtime|interfaces, "
                      "pcap start|stop\n");
   return -1;

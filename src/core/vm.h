@@ -13,6 +13,7 @@ struct mf_fib;
 struct mf_trace;
 struct mf_capture;
 struct mf_wg_main;
+struct mf_hoststack;
 
 typedef struct mf_vm {
   mf_buffer_pool_t pool;
@@ -37,6 +38,7 @@ typedef struct mf_vm {
 
   struct mf_fib *fib;
   struct mf_wg_main *wg;      /* WireGuard devices, NULL when none */
+  struct mf_hoststack *hs;    /* the host stack behind direct, or NULL */
   struct mf_trace *trace;     /* NULL when nothing is traced */
   struct mf_capture *capture; /* NULL when no capture runs */
   uint32_t n_observers; /* trace and capture: 0 keeps the dispatcher lean */

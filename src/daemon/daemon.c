@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -18,6 +19,7 @@
 #include "core/graph_rt.h"
 #include "core/log.h"
 #include "daemon/dataplane.h"
+#include "hoststack/hoststack.h"
 #include "io/tun.h"
 #include "routing/netconf.h"
 #include "wireguard/uapi_server.h"
@@ -36,7 +38,7 @@ typedef struct {
   mf_ctl_server_t ctl;
   mf_ctl_ctx_t ctl_ctx;
   int epfd, sigfd;
-  uint32_t tun_input, wg_input;
+  uint32_t tun_input, wg_input, hs_input;
   int stop;
 } mf_daemon_t;
 
@@ -63,16 +65,17 @@ static int load_profile(mf_daemon_t *d, const char *path)
   return rv;
 }
 
-/* Until the host stack lands, traffic routed to `direct` has nowhere to
- * go: taking the machine's routes would black-hole it. */
+/* Until the host stack has TCP, TCP routed to `direct` has nowhere to go:
+ * taking the machine's routes would black-hole it. */
 static void guard_direct(mf_profile_t *p)
 {
   for (uint32_t i = 0; i < p->n_routes; i++) {
     const mf_iface_cfg_t *itf = &p->ifaces[p->routes[i].iface];
     if (itf->type != MF_IF_DIRECT)
       continue;
-    mf_log_warn("interface '%s' (type direct) is not available yet in this "
-                "build: packets routed to it are dropped%s",
+    mf_log_warn("interface '%s' (type direct): TCP is not available yet in "
+                "this build (UDP and ICMP echo are): TCP routed to it is "
+                "dropped%s",
                 itf->name,
                 p->tun.auto_route ? "; auto_route is off, so the machine's "
                                     "traffic is not taken over" : "");
@@ -195,6 +198,31 @@ static void on_wireguard(mf_daemon_t *d, uint32_t dev)
   mf_graph_poll(&d->vm, d->wg_input);
 }
 
+/* Host stack sockets are opened and closed by the data path as flows come
+ * and go; the host stack adds them to our epoll set itself. Each UDP
+ * session holds a descriptor: the usual soft limit of 1024 would refuse
+ * sessions long before the table is full, so it is raised (within the hard
+ * limit) to what a full table needs. */
+static void watch_hoststack(mf_daemon_t *d)
+{
+  d->hs_input = mf_graph_node_index(&d->vm, "hs-input");
+  mf_hoststack_watch(d->vm.hs, d->epfd);
+  struct rlimit rl;
+  rlim_t want = MF_HS_MAX_SESSIONS + 256;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+    rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+      mf_log_warn("open files limited to %lu: host stack sessions beyond "
+                  "it fail (socket-error)", (unsigned long)rl.rlim_cur);
+  }
+}
+
+static void on_hoststack(mf_daemon_t *d, uint64_t tag)
+{
+  d->vm.hs->polling = tag;
+  mf_graph_poll(&d->vm, d->hs_input);
+}
+
 static void main_loop(mf_daemon_t *d)
 {
   struct epoll_event ev[32];
@@ -214,6 +242,8 @@ static void main_loop(mf_daemon_t *d)
         on_signal(d);
       else if (tag >= TAG_WG && tag < TAG_WG + MF_PROFILE_MAX_WG)
         on_wireguard(d, (uint32_t)(tag - TAG_WG));
+      else if (MF_HS_OWNS_TAG(tag))
+        on_hoststack(d, tag);
       else if (MF_WG_UAPI_OWNS_TAG(tag))
         mf_wg_uapi_on_event(d->vm.wg, tag, ev[i].events);
       else if (tag == MF_CTL_TAG_LISTEN)
@@ -226,6 +256,7 @@ static void main_loop(mf_daemon_t *d)
       mf_wg_main_tick(d->vm.wg, d->vm.now_ns);
       mf_graph_run(&d->vm); /* what the timers released */
     }
+    mf_hoststack_tick(d->vm.hs, d->vm.now_ns);
     mf_ctl_server_expire(&d->ctl, d->vm.now_ns);
   }
 }
@@ -277,6 +308,7 @@ static int start(mf_daemon_t *d, const mf_daemon_opts_t *o)
   }
   if (configure_network(d, o->run_dir) < 0)
     return -1;
+  watch_hoststack(d);
   return watch_wireguard(d);
 }
 

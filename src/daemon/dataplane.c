@@ -1,6 +1,7 @@
 #include "daemon/dataplane.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "core/trace.h"
 #include "daemon/node_table.h"
 #include "fib/fib.h"
+#include "hoststack/hoststack.h"
 #include "ip/icmp_error.h"
 #include "wireguard/wg_device.h"
 
@@ -83,6 +85,21 @@ static int start_wireguard(mf_vm_t *vm, const mf_profile_t *p)
   return 0;
 }
 
+/* The host stack is cheap when idle (its pool and hash, no sockets until
+ * a flow starts), so it exists whether or not a route points to direct. */
+static int start_hoststack(mf_vm_t *vm, const mf_profile_t *p,
+                           const mf_tun_t *tun)
+{
+  vm->hs = mf_hoststack_create(vm, MF_HS_MAX_SESSIONS, p->tun.fwmark);
+  if (!vm->hs) {
+    mf_log_error("hoststack: %s", strerror(ENOMEM));
+    return -ENOMEM;
+  }
+  vm->hs->tun_ifindex = (int)if_nametoindex(tun->name);
+  vm->nodes[mf_graph_node_index(vm, "hs-input")].ctx = vm->hs;
+  return 0;
+}
+
 int mf_dataplane_init(mf_vm_t *vm, const mf_profile_t *p, mf_tun_t *tun)
 {
   int rv = mf_buffer_pool_init(&vm->pool, MF_DATAPLANE_BUFFERS);
@@ -105,6 +122,8 @@ int mf_dataplane_init(mf_vm_t *vm, const mf_profile_t *p, mf_tun_t *tun)
     return rv;
   }
   rv = setup_icmp_errors(vm, p);
+  if (rv == 0)
+    rv = start_hoststack(vm, p, tun);
   return rv < 0 ? rv : start_wireguard(vm, p);
 }
 
@@ -116,6 +135,8 @@ void mf_dataplane_free(mf_vm_t *vm)
     free(vm->nodes[icmp].ctx);
   mf_wg_main_destroy(vm->wg);
   vm->wg = NULL;
+  mf_hoststack_destroy(vm->hs);
+  vm->hs = NULL;
   if (vm->fib)
     mf_fib_destroy(vm->fib);
   vm->fib = NULL;

@@ -1,6 +1,7 @@
 #include "daemon/node_table.h"
 
 #include "core/graph_rt.h"
+#include "hoststack/hoststack.h"
 #include "io/tun.h"
 #include "ip/icmp_error.h"
 #include "ip/nodes.h"
@@ -13,7 +14,7 @@ const mf_node_reg_t *const mf_node_table[] = {
     &mf_ip4_lookup_node, &mf_ip6_lookup_node,  &mf_ip4_local_node,
     &mf_ip6_local_node,  &mf_ip4_reject_node,  &mf_ip6_reject_node,
     &mf_interface_drop_node, &mf_wg_output_node,  &mf_wg_input_node,
-    &mf_icmp_too_big_node,
+    &mf_icmp_too_big_node, &mf_hs_direct_node, &mf_hs_input_node,
     &mf_tun_output_node, &mf_error_drop_node,
 };
 

@@ -3,8 +3,8 @@
  * route points at.
  * Uses: the destination address. Sets: adj and tx_if (the interface index),
  * and counts the packet as handed to that interface.
- * Next: ip4/ip6-local, ip4/ip6-reject, interface-drop, wg-output, or
- * error-drop. */
+ * Next: ip4/ip6-local, ip4/ip6-reject, interface-drop, wg-output,
+ * hs-direct, or error-drop. */
 #include <stddef.h>
 
 #include "core/graph_rt.h"
@@ -15,7 +15,7 @@
 #define IP_LOOKUP_ERRORS(_)                                                   \
   _(NO_ROUTE, "no-route", "no route matches the destination")                 \
   _(DIRECT_UNAVAILABLE, "direct-unavailable",                                 \
-    "routed to a direct interface, which this build cannot serve yet")
+    "TCP routed to a direct interface, which this build cannot serve yet")
 
 enum {
 #define _(sym, n, t) IP_LOOKUP_ERROR_##sym,
@@ -32,6 +32,7 @@ enum {
   IP_LOOKUP_NEXT_REJECT,
   IP_LOOKUP_NEXT_INTERFACE_DROP,
   IP_LOOKUP_NEXT_WIREGUARD,
+  IP_LOOKUP_NEXT_DIRECT,
   IP_LOOKUP_N_NEXT
 };
 
@@ -42,7 +43,20 @@ static const uint16_t next_by_type[MF_IF_N_TYPE] = {
     [MF_IF_REJECT] = IP_LOOKUP_NEXT_REJECT,
     [MF_IF_DROP] = IP_LOOKUP_NEXT_INTERFACE_DROP,
     [MF_IF_WIREGUARD] = IP_LOOKUP_NEXT_WIREGUARD,
+    [MF_IF_DIRECT] = IP_LOOKUP_NEXT_DIRECT,
 };
+
+/* The host stack serves UDP and ICMP echo so far. TCP must not reach it:
+ * answering with a RST would tell the app the remote refused, which is
+ * false; a drop lets the app time out. Other protocols get their own
+ * counter in hs-direct. */
+static int is_tcp(mf_buffer_t *b)
+{
+  const uint8_t *pkt = mf_buffer_data(b);
+  if (b->flags & MF_BUFFER_F_IS_IP6)
+    return ((const mf_ip6_header_t *)pkt)->next_header == MF_IP_PROTO_TCP;
+  return ((const mf_ip4_header_t *)pkt)->protocol == MF_IP_PROTO_TCP;
+}
 
 static uint16_t next_for_interface(mf_node_rt_t *node, mf_vm_t *vm,
                                    mf_buffer_t *b, uint32_t adj)
@@ -52,10 +66,11 @@ static uint16_t next_for_interface(mf_node_rt_t *node, mf_vm_t *vm,
   mf_if_t *itf = &vm->ifs[adj];
   uint16_t next = next_by_type[itf->type];
   if (__builtin_expect(next == IP_LOOKUP_NEXT_DROP, 0)) {
-    /* The TUN itself is no route target (a packet from the machine must
-     * not go back to it), and direct has no host stack in this build. */
-    if (itf->type != MF_IF_DIRECT)
-      return mf_graph_drop(node, b, IP_LOOKUP_ERROR_NO_ROUTE);
+    /* The TUN itself is no route target: a packet from the machine must
+     * not go back to it. */
+    return mf_graph_drop(node, b, IP_LOOKUP_ERROR_NO_ROUTE);
+  }
+  if (__builtin_expect(next == IP_LOOKUP_NEXT_DIRECT, 0) && is_tcp(b)) {
     itf->drops++;
     return mf_graph_drop(node, b, IP_LOOKUP_ERROR_DIRECT_UNAVAILABLE);
   }
@@ -116,7 +131,8 @@ const mf_node_reg_t mf_ip4_lookup_node = {
                    [IP_LOOKUP_NEXT_LOCAL] = "ip4-local",
                    [IP_LOOKUP_NEXT_REJECT] = "ip4-reject",
                    [IP_LOOKUP_NEXT_INTERFACE_DROP] = "interface-drop",
-                   [IP_LOOKUP_NEXT_WIREGUARD] = "wg-output"},
+                   [IP_LOOKUP_NEXT_WIREGUARD] = "wg-output",
+                   [IP_LOOKUP_NEXT_DIRECT] = "hs-direct"},
     .n_errors = IP_LOOKUP_N_ERROR,
     .errors = ip_lookup_errors,
 };
@@ -129,7 +145,8 @@ const mf_node_reg_t mf_ip6_lookup_node = {
                    [IP_LOOKUP_NEXT_LOCAL] = "ip6-local",
                    [IP_LOOKUP_NEXT_REJECT] = "ip6-reject",
                    [IP_LOOKUP_NEXT_INTERFACE_DROP] = "interface-drop",
-                   [IP_LOOKUP_NEXT_WIREGUARD] = "wg-output"},
+                   [IP_LOOKUP_NEXT_WIREGUARD] = "wg-output",
+                   [IP_LOOKUP_NEXT_DIRECT] = "hs-direct"},
     .n_errors = IP_LOOKUP_N_ERROR,
     .errors = ip_lookup_errors,
 };
