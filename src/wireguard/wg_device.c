@@ -138,11 +138,8 @@ static void peer_wipe(mf_vm_t *vm, mf_wg_peer_t *p)
   mf_wg_noise_peer_clear(&p->noise);
   mf_wg_cookie_maker_clear(&p->cookie);
   mf_wg_timers_stop(&p->timers);
-  while (p->n_staged) {
-    mf_buffer_free(&vm->pool, &p->staged[p->staged_head], 1);
-    p->staged_head = (p->staged_head + 1) % MF_WG_STAGED_MAX;
-    p->n_staged--;
-  }
+  uint32_t bi[MF_WG_STAGED_MAX];
+  mf_buffer_free(&vm->pool, bi, mf_wg_peer_take_staged(p, bi));
   OPENSSL_cleanse(p, sizeof(*p));
   p->slot = slot;
 }
@@ -276,15 +273,21 @@ uint32_t mf_wg_peer_stage(mf_wg_peer_t *p, uint32_t bi)
   return evicted;
 }
 
-void mf_wg_peer_flush_staged(mf_wg_main_t *wm, mf_wg_peer_t *p)
+uint32_t mf_wg_peer_take_staged(mf_wg_peer_t *p, uint32_t *out)
 {
-  uint32_t bi[MF_WG_STAGED_MAX];
   uint32_t n = 0;
   while (p->n_staged) {
-    bi[n++] = p->staged[p->staged_head];
+    out[n++] = p->staged[p->staged_head];
     p->staged_head = (p->staged_head + 1) % MF_WG_STAGED_MAX;
     p->n_staged--;
   }
+  return n;
+}
+
+void mf_wg_peer_flush_staged(mf_wg_main_t *wm, mf_wg_peer_t *p)
+{
+  uint32_t bi[MF_WG_STAGED_MAX];
+  uint32_t n = mf_wg_peer_take_staged(p, bi);
   if (n)
     mf_graph_inject(wm->vm, wm->wg_output_node, bi, n);
 }

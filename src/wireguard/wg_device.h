@@ -156,6 +156,9 @@ void mf_wg_peer_want_handshake(mf_wg_main_t *wm, mf_wg_device_t *d,
 uint32_t mf_wg_peer_stage(mf_wg_peer_t *p, uint32_t bi);
 /* Counts packets dropped because their handshake was given up. */
 void mf_wg_output_count_given_up(mf_vm_t *vm, uint32_t n);
+/* Empties p's queue of held packets into out[MF_WG_STAGED_MAX], oldest
+ * first; returns how many. The caller owns them then. */
+uint32_t mf_wg_peer_take_staged(mf_wg_peer_t *p, uint32_t *out);
 /* Sends p's staged packets through wg-output (a keypair just arrived). */
 void mf_wg_peer_flush_staged(mf_wg_main_t *wm, mf_wg_peer_t *p);
 /* Sends an empty data packet (keepalive) to p when it has a keypair. */

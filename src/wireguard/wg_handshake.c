@@ -199,12 +199,10 @@ mf_wg_hs_verdict_t mf_wg_handle_handshake(mf_wg_main_t *wm, mf_wg_device_t *d,
 
 static void drop_staged(mf_wg_main_t *wm, mf_wg_peer_t *p)
 {
-  mf_wg_output_count_given_up(wm->vm, p->n_staged);
-  while (p->n_staged) {
-    mf_buffer_free(&wm->vm->pool, &p->staged[p->staged_head], 1);
-    p->staged_head = (p->staged_head + 1) % MF_WG_STAGED_MAX;
-    p->n_staged--;
-  }
+  uint32_t bi[MF_WG_STAGED_MAX];
+  uint32_t n = mf_wg_peer_take_staged(p, bi);
+  mf_wg_output_count_given_up(wm->vm, n);
+  mf_buffer_free(&wm->vm->pool, bi, n);
 }
 
 static void peer_tick(mf_wg_main_t *wm, mf_wg_device_t *d, mf_wg_peer_t *p,
