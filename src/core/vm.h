@@ -46,6 +46,12 @@ typedef struct mf_vm {
                        const uint32_t *buffers, uint32_t n);
 
   uint64_t now_ns; /* monotonic, read once per main-loop iteration */
+
+  /* Fault injection for tests of loss recovery: tun-input and tun-output
+   * each drop this many packets per million, chosen by a xorshift64
+   * generator (fault_rng, never 0), counted as fault-drop. 0: off. */
+  uint32_t fault_drop_ppm;
+  uint64_t fault_rng;
 } mf_vm_t;
 
 #endif

@@ -3,19 +3,43 @@
  * version. tun-output: writes each packet back to the TUN.
  * tun-input sets: current_data/current_length, rx_if. Next: ip4-input,
  * ip6-input, error-drop. tun-output uses tx_if only for counters; its
- * packets leave the graph there. */
+ * packets leave the graph there.
+ *
+ * Both can lose packets on purpose (vm->fault_drop_ppm, the profile's
+ * debug.tun_drop), so that tests see the host stack recover from loss
+ * without a lossy link in between. */
 #include <errno.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "core/graph_rt.h"
 #include "core/trace.h"
 #include "io/tun.h"
 
+/* Any nonzero seed serves xorshift64; this one only makes runs repeatable. */
+#define FAULT_RNG_SEED 0x9e3779b97f4a7c15ull
+
+/* True for the packets the fault injection picks: each with probability
+ * fault_drop_ppm / 10^6, drawn by one xorshift64 step (Marsaglia 2003,
+ * shifts 13, 7, 17). Only called when fault_drop_ppm is not 0. */
+static bool fault_drop(mf_vm_t *vm)
+{
+  uint64_t x = vm->fault_rng ? vm->fault_rng : FAULT_RNG_SEED;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  vm->fault_rng = x;
+  /* The high 32 bits scaled to 0..999999, without a division. */
+  return (((x >> 32) * 1000000u) >> 32) < vm->fault_drop_ppm;
+}
+
 #define TUN_INPUT_ERRORS(_)                                                   \
   _(UNKNOWN_IP_VERSION, "unknown-ip-version",                                 \
     "packet is neither IPv4 nor IPv6")                                        \
   _(NO_BUFFERS, "no-buffers", "buffer pool empty: read deferred")             \
-  _(READ_ERROR, "read-error", "read from the TUN failed")
+  _(READ_ERROR, "read-error", "read from the TUN failed")                     \
+  _(FAULT_DROP, "fault-drop",                                                 \
+    "dropped on purpose by the fault-injection setting")
 
 enum {
 #define _(sym, n, t) TUN_INPUT_ERROR_##sym,
@@ -65,7 +89,10 @@ static uint32_t tun_input_fn(mf_vm_t *vm, mf_node_rt_t *node,
     itf->rx_packets++;
     itf->rx_bytes += (uint64_t)r;
     mf_trace_mark(vm, node, b);
-    nexts[n] = tun_input_classify(node, b);
+    if (__builtin_expect(vm->fault_drop_ppm != 0, 0) && fault_drop(vm))
+      nexts[n] = mf_graph_drop(node, b, TUN_INPUT_ERROR_FAULT_DROP);
+    else
+      nexts[n] = tun_input_classify(node, b);
     n++;
   }
   if (n < n_bufs)
@@ -78,7 +105,9 @@ static uint32_t tun_input_fn(mf_vm_t *vm, mf_node_rt_t *node,
 
 #define TUN_OUTPUT_ERRORS(_)                                                  \
   _(QUEUE_FULL, "queue-full", "TUN transmit queue full")                      \
-  _(WRITE_ERROR, "write-error", "write to the TUN failed")
+  _(WRITE_ERROR, "write-error", "write to the TUN failed")                    \
+  _(FAULT_DROP, "fault-drop",                                                 \
+    "dropped on purpose by the fault-injection setting")
 
 enum {
 #define _(sym, n, t) TUN_OUTPUT_ERROR_##sym,
@@ -96,6 +125,10 @@ static uint32_t tun_output_fn(mf_vm_t *vm, mf_node_rt_t *node,
   mf_if_t *itf = &vm->ifs[tun->if_index];
   for (uint32_t i = 0; i < n; i++) {
     mf_buffer_t *b = mf_buffer_get(&vm->pool, buffers[i]);
+    if (__builtin_expect(vm->fault_drop_ppm != 0, 0) && fault_drop(vm)) {
+      vm->errors[node->error_base + TUN_OUTPUT_ERROR_FAULT_DROP]++;
+      continue;
+    }
     ssize_t w = write(tun->fd, mf_buffer_data(b), b->current_length);
     if (w == b->current_length) {
       itf->tx_packets++;
