@@ -131,20 +131,41 @@ static int show_wireguard(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
   return 0;
 }
 
-/* The session's last destination: address:port for UDP, the address
- * alone for ICMP (no ports). */
+/* The session's remote: address:port for TCP and UDP (UDP: the last
+ * destination), the address alone for ICMP (no ports). */
 static void format_remote(const mf_hs_session_t *s, char *out, size_t size)
 {
   const mf_sockaddr_t *a = &s->last_remote;
   if (a->sa.sa_family == 0)
     snprintf(out, size, "-");
-  else if (s->proto == MF_HS_UDP)
+  else if (s->proto != MF_HS_ICMP)
     mf_sockaddr_format(a, out, size);
   else if (!inet_ntop(a->sa.sa_family,
                       a->sa.sa_family == AF_INET ? (const void *)&a->in4.sin_addr
                                                  : (const void *)&a->in6.sin6_addr,
                       out, (socklen_t)size))
     snprintf(out, size, "?");
+}
+
+static const char *proto_name(uint8_t p)
+{
+  return p == MF_HS_TCP ? "tcp" : p == MF_HS_UDP ? "udp" : "icmp";
+}
+
+/* What the upstream side is: the local port of a UDP socket, the ICMP
+ * identifier, or the TCP connection's state toward the app. */
+static void format_state(const mf_hoststack_t *hs, uint32_t si, char *out,
+                         size_t size)
+{
+  const mf_hs_session_t *s = &hs->sessions[si];
+  if (s->proto == MF_HS_UDP)
+    snprintf(out, size, "port %u", s->up_port);
+  else if (s->proto == MF_HS_ICMP)
+    snprintf(out, size, "id %u", (unsigned)__builtin_bswap16(s->up_id));
+  else if (s->tcp_flags & MF_HS_TCP_CONNECTING)
+    snprintf(out, size, "CONNECTING");
+  else
+    snprintf(out, size, "%s", mf_tcp_state_name(hs->tcp[si].state));
 }
 
 static int show_sessions(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
@@ -155,29 +176,74 @@ static int show_sessions(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
     mf_out_printf(out, "no sessions\n");
     return 0;
   }
-  mf_out_printf(out, "%-5s %-46s %-8s %-48s %8s %8s %10s %12s %10s %12s\n",
-                "Proto", "App", "Upport", "LastRemote", "Age", "Idle",
+  mf_out_printf(out, "%-5s %-46s %-48s %-12s %-12s %8s %8s %10s %12s %10s %12s\n",
+                "Proto", "App", "Remote", "Interface", "State", "Age", "Idle",
                 "TxPackets", "TxBytes", "RxPackets", "RxBytes");
   for (uint32_t i = 0; i < hs->n_sessions; i++) {
     const mf_hs_session_t *s = &hs->sessions[i];
     if (!s->live)
       continue;
-    char app[80], remote[80], up[16];
+    char app[80], remote[80], state[24];
     mf_hoststack_format_app(s, app, sizeof(app));
     format_remote(s, remote, sizeof(remote));
-    if (s->proto == MF_HS_UDP)
-      snprintf(up, sizeof(up), "%u", s->up_port);
-    else
-      snprintf(up, sizeof(up), "id %u", (unsigned)__builtin_bswap16(s->up_id));
+    format_state(hs, i, state, sizeof(state));
+    const char *itf = s->if_index < c->vm->n_ifs ? c->vm->ifs[s->if_index].name : "-";
     mf_out_printf(out,
-                  "%-5s %-46s %-8s %-48s %8.1f %8.1f %10" PRIu64 " %12" PRIu64
+                  "%-5s %-46s %-48s %-12s %-12s %8.1f %8.1f %10" PRIu64 " %12" PRIu64
                   " %10" PRIu64 " %12" PRIu64 "\n",
-                  s->proto == MF_HS_UDP ? "udp" : "icmp", app, up, remote,
+                  proto_name(s->proto), app, remote, itf, state,
                   (double)(now - s->created_ns) / 1e9,
                   (double)(now - s->last_ns) / 1e9, s->tx_packets, s->tx_bytes,
                   s->rx_packets, s->rx_bytes);
   }
   return 0;
+}
+
+/* The engine's statistics: those of ended connections plus the live ones. */
+static mf_tcp_stats_t tcp_totals(const mf_hoststack_t *hs)
+{
+  mf_tcp_stats_t t = hs->c.tcp_closed;
+  for (uint32_t i = 0; hs->tcp && i < hs->n_sessions; i++) {
+    const mf_hs_session_t *s = &hs->sessions[i];
+    if (!s->live || s->proto != MF_HS_TCP)
+      continue;
+    const mf_tcp_stats_t *l = &hs->tcp[i].stats;
+    t.retransmits += l->retransmits;
+    t.fast_retransmits += l->fast_retransmits;
+    t.rto_expiries += l->rto_expiries;
+    t.ooo_segments += l->ooo_segments;
+    t.zero_window_probes += l->zero_window_probes;
+    t.window_full += l->window_full;
+  }
+  return t;
+}
+
+static void show_tcp(const mf_hoststack_t *hs, mf_out_t *out)
+{
+  const mf_hs_counters_t *k = &hs->c;
+  mf_tcp_stats_t t = tcp_totals(hs);
+  uint32_t live = 0;
+  for (uint32_t i = 0; i < hs->n_sessions; i++)
+    live += hs->sessions[i].live && hs->sessions[i].proto == MF_HS_TCP;
+  mf_out_printf(out, "tcp-sessions: %u\n", live);
+  mf_out_printf(out, "tcp-connects: %" PRIu64 "\ntcp-upstream-refused: %" PRIu64
+                     "\ntcp-upstream-timeouts: %" PRIu64
+                     "\ntcp-upstream-resets: %" PRIu64 "\ntcp-app-resets: %" PRIu64
+                     "\ntcp-aborts: %" PRIu64 "\ntcp-time-wait-reused: %" PRIu64 "\n",
+                k->tcp_connects, k->tcp_up_refused, k->tcp_up_timeouts,
+                k->tcp_up_resets, k->tcp_app_resets, k->tcp_aborts,
+                k->tcp_time_wait_reused);
+  mf_out_printf(out, "tcp-retransmits: %" PRIu64 "\ntcp-fast-retransmits: %" PRIu64
+                     "\ntcp-rto-expiries: %" PRIu64 "\ntcp-out-of-order: %" PRIu64
+                     "\ntcp-zero-window-probes: %" PRIu64
+                     "\ntcp-window-full: %" PRIu64 "\n",
+                (uint64_t)t.retransmits, (uint64_t)t.fast_retransmits,
+                (uint64_t)t.rto_expiries, (uint64_t)t.ooo_segments,
+                (uint64_t)t.zero_window_probes, (uint64_t)t.window_full);
+  mf_out_printf(out, "tcp-buffers: %" PRIu64 " bytes in use, %" PRIu64
+                     " cached, budget %" PRIu64 ", refused %" PRIu64 "\n",
+                hs->tcp_mem.in_use, hs->tcp_mem.cached, hs->tcp_mem.budget,
+                hs->tcp_mem.failures);
 }
 
 static int show_hoststack(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
@@ -193,9 +259,15 @@ static int show_hoststack(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
                      "\nclosed: %" PRIu64 "\nsocket-errors: %" PRIu64 "\n",
                 hs->c.opened, hs->c.refused, hs->c.expired, hs->c.closed,
                 hs->c.socket_errors);
-  mf_out_printf(out, "idle timeout: udp %" PRIu64 " s, icmp %" PRIu64 " s\n",
+  if (hs->tcp)
+    show_tcp(hs, out);
+  mf_out_printf(out, "idle timeout: tcp %" PRIu64 " s, udp %" PRIu64
+                     " s, icmp %" PRIu64 " s\n",
+                (uint64_t)(hs->tcp_idle_ns / 1000000000u),
                 (uint64_t)(hs->udp_idle_ns / 1000000000u),
                 (uint64_t)(hs->icmp_idle_ns / 1000000000u));
+  mf_out_printf(out, "tcp connect timeout: %" PRIu64 " s\n",
+                (uint64_t)(hs->tcp_connect_ns / 1000000000u));
   mf_out_printf(out, "memory: %zu bytes\n", mf_hoststack_memory(hs));
   return 0;
 }
@@ -206,7 +278,8 @@ static int set_hoststack(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
 {
   mf_hoststack_t *hs = c->vm->hs;
   if (!hs || argc == 0 || argc % 2) {
-    mf_out_printf(out, "usage: set hoststack [max-sessions N] [udp-idle SECONDS] "
+    mf_out_printf(out, "usage: set hoststack [max-sessions N] [tcp-idle SECONDS] "
+                       "[tcp-connect-timeout SECONDS] [udp-idle SECONDS] "
                        "[icmp-idle SECONDS]\n");
     return -1;
   }
@@ -222,6 +295,10 @@ static int set_hoststack(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
       hs->limit = (uint32_t)v;
     else if (strcmp(argv[i], "udp-idle") == 0)
       hs->udp_idle_ns = v * 1000000000ull;
+    else if (strcmp(argv[i], "tcp-idle") == 0)
+      hs->tcp_idle_ns = v * 1000000000ull;
+    else if (strcmp(argv[i], "tcp-connect-timeout") == 0 && v <= 300)
+      hs->tcp_connect_ns = v * 1000000000ull;
     else if (strcmp(argv[i], "icmp-idle") == 0)
       hs->icmp_idle_ns = v * 1000000000ull;
     else {
@@ -230,6 +307,23 @@ static int set_hoststack(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
       return -1;
     }
   }
+  return 0;
+}
+
+/* set fault tun-drop FRACTION: drops that fraction of the packets in
+ * each direction at the TUN, to test loss recovery (0 turns it off). */
+static int set_fault(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  char *end = NULL;
+  double f = argc == 2 ? strtod(argv[1], &end) : -1;
+  if (argc != 2 || strcmp(argv[0], "tun-drop") != 0 || !end || *end ||
+      !(f >= 0 && f <= 1)) {
+    mf_out_printf(out, "usage: set fault tun-drop FRACTION (0..1)\n");
+    return -1;
+  }
+  c->vm->fault_drop_ppm = (uint32_t)(f * 1e6 + 0.5);
+  if (c->vm->fault_rng == 0)
+    c->vm->fault_rng = 0x9e3779b97f4a7c15ull;
   return 0;
 }
 
@@ -448,6 +542,7 @@ static const struct {
     {"show", "sessions", show_sessions},
     {"show", "hoststack", show_hoststack},
     {"set", "hoststack", set_hoststack},
+    {"set", "fault", set_fault},
     {"trace", "add", trace_add},
     {"clear", NULL, clear},
     {"pcap", NULL, pcap},

@@ -65,25 +65,6 @@ static int load_profile(mf_daemon_t *d, const char *path)
   return rv;
 }
 
-/* Until the host stack has TCP, TCP routed to `direct` has nowhere to go:
- * taking the machine's routes would black-hole it. */
-static void guard_direct(mf_profile_t *p)
-{
-  for (uint32_t i = 0; i < p->n_routes; i++) {
-    const mf_iface_cfg_t *itf = &p->ifaces[p->routes[i].iface];
-    if (itf->type != MF_IF_DIRECT)
-      continue;
-    mf_log_warn("interface '%s' (type direct): TCP is not available yet in "
-                "this build (UDP and ICMP echo are): TCP routed to it is "
-                "dropped%s",
-                itf->name,
-                p->tun.auto_route ? "; auto_route is off, so the machine's "
-                                    "traffic is not taken over" : "");
-    p->tun.auto_route = false;
-    return;
-  }
-}
-
 static int add_epoll(int epfd, int fd, uint64_t tag)
 {
   struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
@@ -208,7 +189,7 @@ static void watch_hoststack(mf_daemon_t *d)
   d->hs_input = mf_graph_node_index(&d->vm, "hs-input");
   mf_hoststack_watch(d->vm.hs, d->epfd);
   struct rlimit rl;
-  rlim_t want = MF_HS_MAX_SESSIONS + 256;
+  rlim_t want = (rlim_t)d->vm.hs->n_sessions + 256;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
     rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
     if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
@@ -217,17 +198,19 @@ static void watch_hoststack(mf_daemon_t *d)
   }
 }
 
-static void on_hoststack(mf_daemon_t *d, uint64_t tag)
+static void on_hoststack(mf_daemon_t *d, uint64_t tag, uint32_t events)
 {
   d->vm.hs->polling = tag;
+  d->vm.hs->polling_events = events;
   mf_graph_poll(&d->vm, d->hs_input);
 }
 
 static void main_loop(mf_daemon_t *d)
 {
   struct epoll_event ev[32];
-  int timeout = d->vm.wg ? MF_TICK_MS : 1000;
+  int tick = d->vm.wg ? MF_TICK_MS : 1000;
   while (!d->stop) {
+    int timeout = mf_hoststack_timeout_ms(d->vm.hs, mono_ns(), tick);
     int n = epoll_wait(d->epfd, ev, 32, timeout);
     if (n < 0 && errno != EINTR) {
       mf_log_error("epoll_wait: %s", strerror(errno));
@@ -243,7 +226,7 @@ static void main_loop(mf_daemon_t *d)
       else if (tag >= TAG_WG && tag < TAG_WG + MF_PROFILE_MAX_WG)
         on_wireguard(d, (uint32_t)(tag - TAG_WG));
       else if (MF_HS_OWNS_TAG(tag))
-        on_hoststack(d, tag);
+        on_hoststack(d, tag, ev[i].events);
       else if (MF_WG_UAPI_OWNS_TAG(tag))
         mf_wg_uapi_on_event(d->vm.wg, tag, ev[i].events);
       else if (tag == MF_CTL_TAG_LISTEN)
@@ -257,6 +240,7 @@ static void main_loop(mf_daemon_t *d)
       mf_graph_run(&d->vm); /* what the timers released */
     }
     mf_hoststack_tick(d->vm.hs, d->vm.now_ns);
+    mf_graph_run(&d->vm); /* what the TCP timers sent */
     mf_ctl_server_expire(&d->ctl, d->vm.now_ns);
   }
 }
@@ -285,7 +269,6 @@ static int start(mf_daemon_t *d, const mf_daemon_opts_t *o)
   char err[512];
   if (load_profile(d, o->profile_path) < 0)
     return -1;
-  guard_direct(d->profile);
   if (make_run_dir(o->run_dir) < 0)
     return -1;
   char state_path[4096];

@@ -96,6 +96,13 @@ static int start_hoststack(mf_vm_t *vm, const mf_profile_t *p,
     return -ENOMEM;
   }
   vm->hs->tun_ifindex = (int)if_nametoindex(tun->name);
+  mf_tcp_cfg_t tcp;
+  mf_tcp_cfg_default(&tcp);
+  if (mf_hoststack_tcp_setup(vm->hs, &tcp, 256ull << 20, 10ull * 1000000000u,
+                             7200ull * 1000000000u, p->tun.mtu) < 0) {
+    mf_log_error("hoststack: %s", strerror(ENOMEM));
+    return -ENOMEM;
+  }
   vm->nodes[mf_graph_node_index(vm, "hs-input")].ctx = vm->hs;
   return 0;
 }

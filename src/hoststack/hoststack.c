@@ -1,6 +1,7 @@
 /* The session table: a preallocated pool, a free list and a chained hash of
  * the app-side key, all by index. */
 #include "hoststack/hoststack.h"
+#include "hoststack/hs_internal.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -12,18 +13,32 @@
 
 #define NS_PER_S 1000000000ull
 
-static uint32_t key_hash(const mf_hoststack_t *hs, uint8_t proto,
-                         uint8_t family, const uint8_t *addr, uint16_t port)
+static uint32_t fnv(uint32_t h, const uint8_t *p, uint32_t n)
+{
+  for (uint32_t i = 0; i < n; i++)
+    h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+
+static uint32_t key_hash(const mf_hoststack_t *hs, const mf_hs_key_t *k)
 {
   /* FNV-1a over the key with a random seed: an app cannot aim many flows
    * at one chain without knowing the seed. */
-  uint32_t h = 2166136261u ^ hs->hash_seed;
-  uint8_t head[4] = {proto, family, (uint8_t)(port >> 8), (uint8_t)port};
-  for (int i = 0; i < 4; i++)
-    h = (h ^ head[i]) * 16777619u;
-  for (int i = 0; i < (family == 4 ? 4 : 16); i++)
-    h = (h ^ addr[i]) * 16777619u;
+  uint32_t alen = k->family == 4 ? 4 : 16;
+  uint8_t head[6] = {k->proto, k->family, (uint8_t)(k->app_port >> 8),
+                     (uint8_t)k->app_port, (uint8_t)(k->remote_port >> 8),
+                     (uint8_t)k->remote_port};
+  uint32_t h = fnv(2166136261u ^ hs->hash_seed, head, sizeof(head));
+  h = fnv(h, k->app_addr, alen);
+  if (k->remote_addr)
+    h = fnv(h, k->remote_addr, alen);
   return h & (hs->n_buckets - 1);
+}
+
+static mf_hs_key_t session_key(const mf_hs_session_t *s)
+{
+  return (mf_hs_key_t){s->proto, s->family, s->app_port, s->remote_port,
+                       s->app_addr, s->proto == MF_HS_TCP ? s->remote_addr : NULL};
 }
 
 mf_hoststack_t *mf_hoststack_create(mf_vm_t *vm, uint32_t max_sessions,
@@ -68,9 +83,18 @@ void mf_hoststack_destroy(mf_hoststack_t *hs)
 {
   if (!hs)
     return;
-  for (uint32_t i = 0; hs->sessions && i < hs->n_sessions; i++)
+  for (uint32_t i = 0; hs->sessions && i < hs->n_sessions; i++) {
+    if (hs->tcp && hs->sessions[i].live && hs->sessions[i].proto == MF_HS_TCP)
+      mf_tcp_release(&hs->tcp[i], &hs->tcp_mem);
     if (hs->sessions[i].fd >= 0)
       close(hs->sessions[i].fd);
+  }
+  if (hs->tcp)
+    mf_tcp_mem_destroy(&hs->tcp_mem);
+  free(hs->tcp);
+  free(hs->pending);
+  if (hs->wheel)
+    mf_tw_destroy(hs->wheel);
   if (hs->icmp4_fd >= 0)
     close(hs->icmp4_fd);
   if (hs->icmp6_fd >= 0)
@@ -94,28 +118,38 @@ int mf_hoststack_watch_fd(mf_hoststack_t *hs, int fd, uint64_t tag)
   return epoll_ctl(hs->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static bool key_equal(const mf_hs_session_t *s, uint8_t proto, uint8_t family,
-                      const uint8_t *addr, uint16_t port)
+static bool key_equal(const mf_hs_session_t *s, const mf_hs_key_t *k)
 {
-  return s->proto == proto && s->family == family && s->app_port == port &&
-         memcmp(s->app_addr, addr, family == 4 ? 4 : 16) == 0;
+  uint32_t alen = k->family == 4 ? 4 : 16;
+  static const uint8_t none[16];
+  const uint8_t *remote = k->remote_addr ? k->remote_addr : none;
+  return s->proto == k->proto && s->family == k->family &&
+         s->app_port == k->app_port && s->remote_port == k->remote_port &&
+         memcmp(s->app_addr, k->app_addr, alen) == 0 &&
+         memcmp(s->remote_addr, remote, alen) == 0;
 }
 
-uint32_t mf_hoststack_find(const mf_hoststack_t *hs, uint8_t proto,
-                           uint8_t family, const uint8_t *addr, uint16_t port)
+uint32_t mf_hoststack_find_key(const mf_hoststack_t *hs, const mf_hs_key_t *k)
 {
-  uint32_t si = hs->buckets[key_hash(hs, proto, family, addr, port)];
+  uint32_t si = hs->buckets[key_hash(hs, k)];
   while (si != MF_HS_INVALID) {
     const mf_hs_session_t *s = &hs->sessions[si];
-    if (key_equal(s, proto, family, addr, port))
+    if (key_equal(s, k))
       return si;
     si = s->hash_next;
   }
   return MF_HS_INVALID;
 }
 
-uint32_t mf_hoststack_open(mf_hoststack_t *hs, uint8_t proto, uint8_t family,
-                           const uint8_t *addr, uint16_t port, uint64_t now)
+uint32_t mf_hoststack_find(const mf_hoststack_t *hs, uint8_t proto,
+                           uint8_t family, const uint8_t *addr, uint16_t port)
+{
+  mf_hs_key_t k = {proto, family, port, 0, addr, NULL};
+  return mf_hoststack_find_key(hs, &k);
+}
+
+uint32_t mf_hoststack_open_key(mf_hoststack_t *hs, const mf_hs_key_t *k,
+                               uint64_t now)
 {
   if (hs->n_live >= hs->limit || hs->n_free == 0) {
     hs->c.refused++;
@@ -123,16 +157,20 @@ uint32_t mf_hoststack_open(mf_hoststack_t *hs, uint8_t proto, uint8_t family,
   }
   uint32_t si = hs->free_list[--hs->n_free];
   mf_hs_session_t *s = &hs->sessions[si];
+  uint32_t alen = k->family == 4 ? 4 : 16;
   memset(s, 0, sizeof(*s));
   s->live = true;
-  s->proto = proto;
-  s->family = family;
-  memcpy(s->app_addr, addr, family == 4 ? 4 : 16);
-  s->app_port = port;
+  s->proto = k->proto;
+  s->family = k->family;
+  memcpy(s->app_addr, k->app_addr, alen);
+  s->app_port = k->app_port;
+  if (k->remote_addr)
+    memcpy(s->remote_addr, k->remote_addr, alen);
+  s->remote_port = k->remote_port;
   s->fd = -1;
   s->up_id = htons((uint16_t)(hs->icmp_id_base + si));
   s->created_ns = s->last_ns = now;
-  uint32_t h = key_hash(hs, proto, family, addr, port);
+  uint32_t h = key_hash(hs, k);
   s->hash_next = hs->buckets[h];
   hs->buckets[h] = si;
   hs->n_live++;
@@ -140,16 +178,25 @@ uint32_t mf_hoststack_open(mf_hoststack_t *hs, uint8_t proto, uint8_t family,
   return si;
 }
 
+uint32_t mf_hoststack_open(mf_hoststack_t *hs, uint8_t proto, uint8_t family,
+                           const uint8_t *addr, uint16_t port, uint64_t now)
+{
+  mf_hs_key_t k = {proto, family, port, 0, addr, NULL};
+  return mf_hoststack_open_key(hs, &k, now);
+}
+
 void mf_hoststack_close(mf_hoststack_t *hs, uint32_t si)
 {
   mf_hs_session_t *s = &hs->sessions[si];
   if (!s->live)
     return;
+  if (s->proto == MF_HS_TCP)
+    mf_hs_tcp_forget(hs, si);
   if (s->fd >= 0)
     close(s->fd); /* also leaves the epoll set */
   s->fd = -1;
-  uint32_t *link = &hs->buckets[key_hash(hs, s->proto, s->family, s->app_addr,
-                                         s->app_port)];
+  mf_hs_key_t k = session_key(s);
+  uint32_t *link = &hs->buckets[key_hash(hs, &k)];
   while (*link != MF_HS_INVALID && *link != si)
     link = &hs->sessions[*link].hash_next;
   if (*link == si)
@@ -160,34 +207,69 @@ void mf_hoststack_close(mf_hoststack_t *hs, uint32_t si)
   hs->c.closed++;
 }
 
-void mf_hoststack_tick(mf_hoststack_t *hs, uint64_t now)
+static uint64_t idle_limit(const mf_hoststack_t *hs, const mf_hs_session_t *s)
 {
-  if (!hs || now < hs->next_expiry_ns)
-    return;
+  if (s->proto == MF_HS_TCP)
+    return hs->tcp_idle_ns ? hs->tcp_idle_ns : UINT64_MAX;
+  return s->proto == MF_HS_UDP ? hs->udp_idle_ns : hs->icmp_idle_ns;
+}
+
+static void expire_idle(mf_hoststack_t *hs, uint64_t now)
+{
   hs->next_expiry_ns = now + NS_PER_S;
   for (uint32_t i = 0; i < hs->n_sessions; i++) {
     mf_hs_session_t *s = &hs->sessions[i];
-    if (!s->live)
+    if (!s->live || now - s->last_ns < idle_limit(hs, s))
       continue;
-    uint64_t idle = s->proto == MF_HS_UDP ? hs->udp_idle_ns : hs->icmp_idle_ns;
-    if (now - s->last_ns >= idle) {
+    if (s->proto == MF_HS_TCP)
+      mf_hs_tcp_idle_out(hs, i);
+    else
       mf_hoststack_close(hs, i);
-      hs->c.expired++;
-    }
+    hs->c.expired++;
   }
+}
+
+void mf_hoststack_tick(mf_hoststack_t *hs, uint64_t now)
+{
+  if (!hs)
+    return;
+  if (hs->wheel)
+    mf_hs_tcp_run_timers(hs, now);
+  if (now >= hs->next_expiry_ns)
+    expire_idle(hs, now);
+}
+
+int mf_hoststack_timeout_ms(const mf_hoststack_t *hs, uint64_t now, int max_ms)
+{
+  if (!hs || !hs->wheel)
+    return max_ms;
+  if (hs->n_pending)
+    return 0;
+  uint64_t next = mf_tw_next(hs->wheel), now_us = now / 1000;
+  if (next == 0)
+    return max_ms;
+  if (next <= now_us)
+    return 0;
+  uint64_t ms = (next - now_us + 999) / 1000;
+  return ms < (uint64_t)max_ms ? (int)ms : max_ms;
 }
 
 size_t mf_hoststack_memory(const mf_hoststack_t *hs)
 {
-  return sizeof(*hs) + hs->n_sessions * (sizeof(*hs->sessions) + sizeof(uint32_t)) +
-         hs->n_buckets * sizeof(uint32_t);
+  size_t per = sizeof(*hs->sessions) + sizeof(uint32_t);
+  if (hs->tcp)
+    per += sizeof(*hs->tcp) + sizeof(*hs->pending);
+  size_t n = sizeof(*hs) + hs->n_sessions * per + hs->n_buckets * sizeof(uint32_t);
+  if (hs->wheel)
+    n += (size_t)mf_tw_memory(hs->wheel);
+  return n;
 }
 
 void mf_hoststack_format_app(const mf_hs_session_t *s, char *out, size_t size)
 {
   char a[INET6_ADDRSTRLEN];
   inet_ntop(s->family == 4 ? AF_INET : AF_INET6, s->app_addr, a, sizeof(a));
-  if (s->proto == MF_HS_UDP)
+  if (s->proto != MF_HS_ICMP)
     snprintf(out, size, s->family == 4 ? "%s:%u" : "[%s]:%u", a, ntohs(s->app_port));
   else
     snprintf(out, size, "%s id %u", a, ntohs(s->app_port));

@@ -2,7 +2,13 @@
  * here and re-originated from ordinary kernel sockets, whose packets carry
  * the profile's fwmark so they never loop back into our TUN.
  *
- * This first part serves UDP and ICMP echo (TCP comes later):
+ * It serves TCP, UDP and ICMP echo:
+ *   - TCP: each connection of the app is terminated by our own TCP engine
+ *     (tcp.h) and spliced to a kernel socket connected to the real server
+ *     (tcp_session.c). The app's SYN is answered only once the upstream
+ *     connect succeeded, so a refused or silent server looks the same to
+ *     the app as without us: a RST, or no answer until our connect timeout
+ *     ends in a RST.
  *   - UDP: endpoint-independent mapping (RFC 4787 4.1, "full cone"): one
  *     upstream socket per app source address:port; datagrams to any
  *     destination leave through it, and datagrams from any remote come back
@@ -30,10 +36,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/timer_wheel.h"
 #include "core/vm.h"
+#include "hoststack/tcp.h"
 #include "io/udp.h"
 
-#define MF_HS_MAX_SESSIONS 4096
+#define MF_HS_MAX_SESSIONS 16384 /* the default pool; the profile may change it */
+#define MF_HS_POOL_MAX 65536     /* epoll tags are reserved for this many */
 #define MF_HS_UDP_IDLE_S 60
 #define MF_HS_ICMP_IDLE_S 30
 
@@ -43,9 +52,18 @@
 #define MF_HS_TAG_ICMP6 0x10001u
 #define MF_HS_TAG_SESSION 0x20000u
 #define MF_HS_OWNS_TAG(tag)                                                   \
-  ((tag) >= MF_HS_TAG_ICMP4 && (tag) < MF_HS_TAG_SESSION + MF_HS_MAX_SESSIONS)
+  ((tag) >= MF_HS_TAG_ICMP4 && (tag) < MF_HS_TAG_SESSION + MF_HS_POOL_MAX)
 
-typedef enum { MF_HS_UDP = 1, MF_HS_ICMP = 2 } mf_hs_proto_t;
+typedef enum { MF_HS_UDP = 1, MF_HS_ICMP = 2, MF_HS_TCP = 3 } mf_hs_proto_t;
+
+/* TCP sessions: where the upstream socket stands (glue state; the
+ * connection toward the app is in hs->tcp[si]). */
+enum {
+  MF_HS_TCP_CONNECTING = 1u << 0, /* connect() in progress */
+  MF_HS_TCP_UP_EOF = 1u << 1,     /* the upstream ended its stream */
+  MF_HS_TCP_SHUT_WR = 1u << 2,    /* we shut the upstream's write side */
+  MF_HS_TCP_PENDING = 1u << 3,    /* on the pending-output list */
+};
 
 typedef struct {
   bool live;
@@ -54,6 +72,12 @@ typedef struct {
   uint32_t if_index;  /* the direct interface the flow was routed to */
   uint8_t app_addr[16]; /* IPv4 in the first 4 bytes */
   uint16_t app_port;    /* UDP port or ICMP identifier, network order */
+  /* TCP: the server the app connected to (part of the key); zero for the
+   * other protocols, whose sessions serve any remote. */
+  uint8_t remote_addr[16];
+  uint16_t remote_port;
+  uint8_t tcp_flags;  /* MF_HS_TCP_* */
+  uint32_t ep_events; /* TCP: what epoll watches on fd */
   uint16_t up_id;       /* ICMP: upstream identifier, network order */
   int fd;               /* UDP: the session's socket; ICMP: -1 (shared) */
   uint16_t up_port;     /* UDP: the socket's bound port, host order */
@@ -67,6 +91,15 @@ typedef struct {
 typedef struct {
   uint64_t opened, refused, expired, closed;
   uint64_t socket_errors; /* a session socket could not be opened */
+  /* TCP */
+  uint64_t tcp_connects;      /* upstream connects that succeeded */
+  uint64_t tcp_up_refused;    /* upstream refused: RST to the app */
+  uint64_t tcp_up_timeouts;   /* upstream silent past the connect timeout */
+  uint64_t tcp_up_resets;     /* upstream reset: RST to the app */
+  uint64_t tcp_app_resets;    /* the app reset: RST to the upstream */
+  uint64_t tcp_aborts;        /* the engine gave up (retries, timeouts) */
+  uint64_t tcp_time_wait_reused; /* a SYN took over a TIME-WAIT session */
+  mf_tcp_stats_t tcp_closed;  /* engine statistics of ended connections */
 } mf_hs_counters_t;
 
 typedef struct mf_hoststack {
@@ -86,7 +119,20 @@ typedef struct mf_hoststack {
   int tun_ifindex;
   int epfd;        /* session sockets are added here; -1: nobody watches */
   int icmp4_fd, icmp6_fd; /* shared raw sockets, opened on first use */
-  uint64_t udp_idle_ns, icmp_idle_ns;
+  uint64_t udp_idle_ns, icmp_idle_ns, tcp_idle_ns;
+  /* TCP: the engine's connections (one slot per session), settings, ring
+   * memory, one timer per session, and the sessions that have output
+   * left after their burst (served on the next loop iteration). */
+  mf_tcp_conn_t *tcp;
+  mf_tcp_cfg_t tcp_cfg;
+  mf_tcp_mem_t tcp_mem;
+  mf_timer_wheel_t *wheel;
+  uint32_t *pending, n_pending;
+  uint64_t tcp_connect_ns; /* upstream connect timeout */
+  uint64_t tcp_secret;     /* keys our initial sequence numbers */
+  uint32_t tun_mtu;
+  uint32_t polling_events; /* epoll events of the polled tag */
+  uint32_t tcp_out_node;   /* tun-output's index, for timer output */
   uint64_t next_expiry_ns;
   /* What the main loop asked hs-input to read: a tag it owns. */
   uint64_t polling;
@@ -106,6 +152,17 @@ void mf_hoststack_destroy(mf_hoststack_t *hs);
  * their MF_HS_TAG_* tag; closing a socket removes it. */
 void mf_hoststack_watch(mf_hoststack_t *hs, int epfd);
 
+/* A session's key: the app side, and for TCP the remote too. */
+typedef struct {
+  uint8_t proto, family;
+  uint16_t app_port, remote_port; /* network order */
+  const uint8_t *app_addr, *remote_addr; /* remote_addr NULL: none */
+} mf_hs_key_t;
+
+uint32_t mf_hoststack_find_key(const mf_hoststack_t *hs, const mf_hs_key_t *k);
+uint32_t mf_hoststack_open_key(mf_hoststack_t *hs, const mf_hs_key_t *k,
+                               uint64_t now);
+
 /* The session with this app-side key, or MF_HS_INVALID. */
 uint32_t mf_hoststack_find(const mf_hoststack_t *hs, uint8_t proto,
                            uint8_t family, const uint8_t *addr, uint16_t port);
@@ -118,8 +175,19 @@ uint32_t mf_hoststack_open(mf_hoststack_t *hs, uint8_t proto, uint8_t family,
 void mf_hoststack_close(mf_hoststack_t *hs, uint32_t si);
 
 /* Expires idle sessions; cheap to call on every loop iteration (it scans
- * the pool at most once a second). */
+ * the pool at most once a second). Runs the TCP timers that are due and
+ * the output left pending; their segments go to tun-output (the caller
+ * runs the graph after). */
 void mf_hoststack_tick(mf_hoststack_t *hs, uint64_t now);
+/* Milliseconds until the host stack needs a tick (0: at once), at most
+ * max_ms. */
+int mf_hoststack_timeout_ms(const mf_hoststack_t *hs, uint64_t now, int max_ms);
+
+/* TCP settings from the profile; call before the first flow. 0 or -1 when
+ * memory for the TCP tables is short. */
+int mf_hoststack_tcp_setup(mf_hoststack_t *hs, const mf_tcp_cfg_t *cfg,
+                           uint64_t mem_budget, uint64_t connect_timeout_ns,
+                           uint64_t idle_ns, uint32_t tun_mtu);
 
 /* Adds fd to the epoll set with tag, when one watches. */
 int mf_hoststack_watch_fd(mf_hoststack_t *hs, int fd, uint64_t tag);
@@ -131,8 +199,10 @@ size_t mf_hoststack_memory(const mf_hoststack_t *hs);
 void mf_hoststack_format_app(const mf_hs_session_t *s, char *out, size_t size);
 
 /* The nodes: hs-direct takes what ip4/ip6-lookup route to a direct
- * interface; hs-input reads the sockets (node ctx: the host stack). */
+ * interface and hands TCP to hs-tcp; hs-input serves the sockets (node
+ * ctx: the host stack). */
 extern const mf_node_reg_t mf_hs_direct_node;
+extern const mf_node_reg_t mf_hs_tcp_node;
 extern const mf_node_reg_t mf_hs_input_node;
 
 #endif

@@ -1,7 +1,9 @@
-/* hs-input: reads a batch of datagrams (one recvmmsg) from the host stack
- * socket the main loop found readable: a UDP session's, or a raw ICMP
- * socket. Each becomes an IP packet from the remote to the app, checksums
- * computed, and leaves through tun-output.
+/* hs-input: serves the host stack socket the main loop found ready. A UDP
+ * session's or a raw ICMP socket: reads a batch of datagrams (one
+ * recvmmsg), each becoming an IP packet from the remote to the app,
+ * checksums computed. A TCP session's: its connect finished, or it can be
+ * read or written (tcp_session.c); the segments for the app it yields go
+ * the same way. All leave through tun-output.
  * Sets: current_data/current_length (the whole packet), l4_offset,
  * F_IS_IP6, rx_if (the direct interface), tx_if (the TUN).
  * Next: tun-output, or error-drop. */
@@ -105,10 +107,26 @@ static int polled_socket(mf_hoststack_t *hs, uint32_t *si, uint8_t *family)
   return hs->sessions[i].fd;
 }
 
+/* A TCP session's socket is ready: returns true when the tag was one. */
+static bool tcp_socket_ready(mf_hoststack_t *hs, mf_node_rt_t *node)
+{
+  uint64_t i = hs->polling - MF_HS_TAG_SESSION;
+  if (hs->polling < MF_HS_TAG_SESSION || i >= hs->n_sessions ||
+      !hs->sessions[i].live || hs->sessions[i].proto != MF_HS_TCP || !hs->tcp)
+    return false;
+  mf_hs_tcp_out_t o;
+  mf_hs_tcp_out_init(&o, hs, node, HS_INPUT_NEXT_TUN_OUTPUT);
+  mf_hs_tcp_on_socket(hs, (uint32_t)i, &o);
+  mf_hs_tcp_out_flush(&o);
+  return true;
+}
+
 static uint32_t hs_input_fn(mf_vm_t *vm, mf_node_rt_t *node, uint32_t *unused,
                             uint32_t n_unused)
 {
   mf_hoststack_t *hs = node->ctx;
+  if (hs && tcp_socket_ready(hs, node))
+    return 0;
   uint32_t si, bi[HS_INPUT_BATCH];
   uint8_t family;
   uint16_t nexts[HS_INPUT_BATCH];

@@ -5,12 +5,13 @@
 
 #include "core/graph_rt.h"
 #include "hoststack/hoststack.h"
+#include "hoststack/tcp.h"
 
 /* hs-direct: packets from the machine routed to a direct interface. */
 #define HS_DIRECT_ERRORS(_)                                                   \
   _(NO_HOSTSTACK, "no-hoststack", "the host stack is not running")            \
-  _(NOT_UDP_OR_ECHO, "not-udp-or-echo",                                       \
-    "neither UDP nor ICMP echo: direct cannot serve it yet")                  \
+  _(NOT_SERVED, "not-served",                                                 \
+    "neither TCP, UDP nor ICMP echo: direct cannot carry it")                 \
   _(FRAGMENT, "fragment", "IPv4 fragment: not reassembled yet")               \
   _(BAD_UDP_LENGTH, "bad-udp-length",                                         \
     "UDP length below 8 bytes or beyond the packet")                          \
@@ -48,6 +49,73 @@ enum {
 #undef _
   HS_INPUT_N_ERROR
 };
+
+/* hs-tcp: TCP segments from the machine routed to a direct interface.
+ * Its table lists these, then the engine's verdicts (MF_TCP_VERDICTS). */
+#define HS_TCP_ERRORS(_)                                                      \
+  _(NO_HOSTSTACK, "no-hoststack", "the host stack is not running")            \
+  _(FRAGMENT, "fragment", "IPv4 fragment: not reassembled yet")               \
+  _(BAD_TCP_HEADER, "bad-tcp-header",                                         \
+    "TCP header shorter than 20 bytes or data offset beyond the packet")      \
+  _(BAD_TCP_CHECKSUM, "bad-tcp-checksum", "TCP checksum is wrong")            \
+  _(NO_SESSION, "tcp-no-session",                                             \
+    "segment for no connection of ours: answered with a RST")                 \
+  _(SESSION_LIMIT, "session-limit",                                           \
+    "session table full: connection refused with a RST")                      \
+  _(SOCKET_ERROR, "socket-error", "could not open the upstream socket")       \
+  _(UPSTREAM_UNREACHABLE, "upstream-unreachable",                             \
+    "the upstream connect failed at once: RST to the app")
+
+enum {
+#define _(sym, n, t) HS_TCP_ERROR_##sym,
+  HS_TCP_ERRORS(_)
+#undef _
+#define _(sym, n, t) HS_TCP_VERDICT_##sym,
+  MF_TCP_VERDICTS(_)
+#undef _
+  HS_TCP_N_ERROR
+};
+
+/* Where TCP segments for the app go: collected here and handed on in one
+ * enqueue, to the arc `next` of `node`, or injected into tun-output when
+ * node is NULL (timers). */
+typedef struct {
+  mf_hoststack_t *hs;
+  mf_vm_t *vm;
+  mf_node_rt_t *node;
+  uint16_t next;
+  uint32_t si;       /* the session being served */
+  uint32_t budget;   /* segments it may still send in this burst */
+  bool starved;      /* the budget or the buffer pool ran out */
+  uint32_t cur;      /* buffer lent to the engine, or MF_BUFFER_INVALID */
+  uint32_t n_out;
+  uint32_t out[MF_FRAME_SIZE];
+  /* hs-tcp: sessions whose new bytes from the app wait for the writev at
+   * the end of the vector. */
+  uint32_t n_touched;
+  uint32_t touched[MF_FRAME_SIZE];
+} mf_hs_tcp_out_t;
+
+void mf_hs_tcp_out_init(mf_hs_tcp_out_t *o, mf_hoststack_t *hs,
+                        mf_node_rt_t *node, uint16_t next);
+/* Hands what was collected to the graph. */
+void mf_hs_tcp_out_flush(mf_hs_tcp_out_t *o);
+
+/* hs-tcp's work on one segment from the app (l4_offset, F_IS_IP6 and
+ * tx_if set, checksum not yet checked): returns the HS_TCP_* code under
+ * which error-drop frees the buffer. */
+uint32_t mf_hs_tcp_segment(mf_hoststack_t *hs, mf_buffer_t *b,
+                           mf_hs_tcp_out_t *o);
+/* After a vector: writes what the app sent to the upstream sockets. */
+void mf_hs_tcp_flush_touched(mf_hoststack_t *hs, mf_hs_tcp_out_t *o);
+/* hs-input's part for a TCP session's socket (events in hs->polling_events). */
+void mf_hs_tcp_on_socket(mf_hoststack_t *hs, uint32_t si, mf_hs_tcp_out_t *o);
+/* From the session table: the session is ending; release its TCP state. */
+void mf_hs_tcp_forget(mf_hoststack_t *hs, uint32_t si);
+/* From the idle scan: reset both sides and end the session. */
+void mf_hs_tcp_idle_out(mf_hoststack_t *hs, uint32_t si);
+/* From the tick: timers due and output left pending. */
+void mf_hs_tcp_run_timers(mf_hoststack_t *hs, uint64_t now);
 
 /* Outbound halves: each takes an IP packet (l4_offset and F_IS_IP6 set by
  * ip4/ip6-input) and sends its payload from the session's socket. The

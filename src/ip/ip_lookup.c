@@ -13,9 +13,7 @@
 #include "ip/nodes.h"
 
 #define IP_LOOKUP_ERRORS(_)                                                   \
-  _(NO_ROUTE, "no-route", "no route matches the destination")                 \
-  _(DIRECT_UNAVAILABLE, "direct-unavailable",                                 \
-    "TCP routed to a direct interface, which this build cannot serve yet")
+  _(NO_ROUTE, "no-route", "no route matches the destination")
 
 enum {
 #define _(sym, n, t) IP_LOOKUP_ERROR_##sym,
@@ -46,18 +44,6 @@ static const uint16_t next_by_type[MF_IF_N_TYPE] = {
     [MF_IF_DIRECT] = IP_LOOKUP_NEXT_DIRECT,
 };
 
-/* The host stack serves UDP and ICMP echo so far. TCP must not reach it:
- * answering with a RST would tell the app the remote refused, which is
- * false; a drop lets the app time out. Other protocols get their own
- * counter in hs-direct. */
-static int is_tcp(mf_buffer_t *b)
-{
-  const uint8_t *pkt = mf_buffer_data(b);
-  if (b->flags & MF_BUFFER_F_IS_IP6)
-    return ((const mf_ip6_header_t *)pkt)->next_header == MF_IP_PROTO_TCP;
-  return ((const mf_ip4_header_t *)pkt)->protocol == MF_IP_PROTO_TCP;
-}
-
 static uint16_t next_for_interface(mf_node_rt_t *node, mf_vm_t *vm,
                                    mf_buffer_t *b, uint32_t adj)
 {
@@ -69,10 +55,6 @@ static uint16_t next_for_interface(mf_node_rt_t *node, mf_vm_t *vm,
     /* The TUN itself is no route target: a packet from the machine must
      * not go back to it. */
     return mf_graph_drop(node, b, IP_LOOKUP_ERROR_NO_ROUTE);
-  }
-  if (__builtin_expect(next == IP_LOOKUP_NEXT_DIRECT, 0) && is_tcp(b)) {
-    itf->drops++;
-    return mf_graph_drop(node, b, IP_LOOKUP_ERROR_DIRECT_UNAVAILABLE);
   }
   b->adj = b->tx_if = adj;
   itf->tx_packets++;

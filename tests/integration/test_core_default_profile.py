@@ -1,10 +1,11 @@
-"""The embedded default profile is valid, and a daemon running it says that
-`direct` is not available yet and leaves routing alone (no auto_route).
+"""The embedded default profile is valid, and a daemon running it takes the
+namespace's traffic over (auto_route: table 7300 and its rules) and gives
+it back on exit.
 
   +------------------------------ app -------------------------------------+
-  |  <default tun>  ==TUN==  mintflow -c default.yaml                      |
-  |  rules and routing tables: as before the daemon (only the TUN's own   |
-  |  connected/local routes appear while it runs)                          |
+  |  <default tun>  ==TUN==  mintflow (default profile: all -> direct)     |
+  |  while it runs: "not fwmark 0x7300 lookup 7300", exclude_lan rules,   |
+  |  table 7300 default dev <tun>; after SIGTERM: as before               |
   +------------------------------------------------------------------------+
 """
 
@@ -32,17 +33,16 @@ def test_default_profile_passes_check(topo, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_default_profile_runs_without_auto_route(topo, mintflow):
+def test_default_profile_takes_over_and_gives_back(topo, mintflow):
     ns = topo.ns("app")
     before = ns.net_state()
     d = mintflow(ns, default_text(ns), name="default")
-    d.wait_log(r"direct.*not available yet", timeout=2.0)
-    assert ns.ip("rule") == before["ip rule"]
-    assert ns.ip("-6", "rule") == before["ip -6 rule"]
-    for fam in ([], ["-6"]):
-        tables = {r.get("table", "main") for r in
-                  ns.ip_json(*fam, "route", "show", "table", "all")}
-        assert tables <= {"main", "local"}, ns.ip(*fam, "route", "show", "table", "all")
     assert re.search(r"^mintflow: ready\b", d.log_text(), re.M), d.log_text()
+    for fam in ([], ["-6"]):
+        rules = ns.ip(*fam, "rule")
+        assert re.search(r"not from all fwmark 0x7300 lookup 7300", rules), rules
+        routes = ns.ip(*fam, "route", "show", "table", "7300")
+        assert routes.startswith("default dev "), routes
+    assert "not available" not in d.log_text()
     d.stop()
     ns.wait_state(before)

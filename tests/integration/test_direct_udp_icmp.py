@@ -13,9 +13,8 @@ the answers come back through the TUN.
   +----------------------------------------------------------+      |  fd00:9::2 / ::3   |
                                                                     +--------------------+
 
-auto_route stays off while a route points to direct (TCP is not served
-yet), so the test installs by hand, in the app namespace only, the rule and
-table that auto_route would.
+The test installs by hand, in the app namespace only, the rule and table
+that auto_route would, so that only the routes it names reach the TUN.
 """
 
 import json
@@ -177,17 +176,20 @@ def test_ping_through_direct(topo, mintflow, tun_name):
     assert sessions.count("icmp") == 2, sessions
 
 
-def test_tcp_and_other_protocols_dropped_by_name(topo, mintflow, tun_name):
+def test_tcp_refused_and_other_protocols_dropped_by_name(topo, mintflow, tun_name):
+    """TCP to a port nobody serves: the server's RST to our upstream connect
+    reaches the app as a refused connect, at once. A protocol the host
+    stack does not carry is dropped under its name."""
     from scapy.layers.inet import IP
     app, _, d = start(topo, mintflow, tun_name)
-    r = tcp_connect(app, "10.9.0.2", 7000, timeout=1.0)
-    assert r["result"] == "timeout", r
+    r = tcp_connect(app, "10.9.0.2", 7000, timeout=3.0)
+    assert r["result"] == "refused" and r["elapsed"] < 1.0, r
     inject(app, tun_name, [bytes(IP(src="172.19.0.1", dst="10.9.0.2", proto=47) / b"gre?")])
     time.sleep(0.3)
     e = d.errors()
-    assert e.get(("ip4-lookup", "direct-unavailable"), 0) >= 1, e
-    assert e.get(("hs-direct", "not-udp-or-echo"), 0) == 1, e
-    assert hoststack(d)["opened"] == 0
+    assert e.get(("hs-direct", "not-served"), 0) == 1, e
+    hs = hoststack(d)
+    assert hs["tcp-upstream-refused"] == 1 and hs["tcp-sessions"] == 0, hs
 
 
 def test_malformed_udp_counted(topo, mintflow, tun_name):
