@@ -1,5 +1,6 @@
 /* Loading a profile: the file, the YAML document, the top-level keys. The
- * sections live in profile_tun.c, profile_ifaces.c and profile_routes.c. */
+ * sections live in profile_tun.c, profile_ifaces.c, profile_routes.c and
+ * profile_hoststack.c. */
 #include "config/profile.h"
 
 #include <errno.h>
@@ -12,7 +13,7 @@
 #include "config/yaml_read.h"
 #include "config/yaml_tree.h"
 
-enum { F_TUN, F_INTERFACES, F_ROUTES, F_N };
+enum { F_TUN, F_INTERFACES, F_ROUTES, F_HOSTSTACK, F_DEBUG, F_N };
 
 int mf_profile_find_iface(const mf_profile_t *p, const char *name)
 {
@@ -35,7 +36,9 @@ static void parse_document(const mf_yaml_tree_t *t, mf_profile_t *p)
 {
   mf_yaml_field_t f[F_N] = {[F_TUN] = {.name = "tun"},
                             [F_INTERFACES] = {.name = "interfaces"},
-                            [F_ROUTES] = {.name = "routes"}};
+                            [F_ROUTES] = {.name = "routes"},
+                            [F_HOSTSTACK] = {.name = "hoststack"},
+                            [F_DEBUG] = {.name = "debug"}};
   if (t->root == MF_YAML_NONE || mf_yaml_is_null(t, t->root)) {
     mf_yaml_error_at(t, (mf_mark_t){1, 1},
                      "the profile is empty; expected a mapping with tun, "
@@ -58,6 +61,8 @@ static void parse_document(const mf_yaml_tree_t *t, mf_profile_t *p)
   mf_profile_parse_tun(t, f[F_TUN].value, p);
   mf_profile_parse_ifaces(t, f[F_INTERFACES].value, p);
   mf_profile_parse_routes(t, f[F_ROUTES].key, f[F_ROUTES].value, p);
+  mf_profile_parse_hoststack(t, f[F_HOSTSTACK].key, f[F_HOSTSTACK].value, p);
+  mf_profile_parse_debug(t, f[F_DEBUG].value, p);
 }
 
 int mf_profile_load_string(const char *text, size_t len, const char *name,
@@ -69,6 +74,7 @@ int mf_profile_load_string(const char *text, size_t len, const char *name,
   memset(out, 0, sizeof(*out));
   set_source(out, name ? name : "<string>");
   mf_profile_tun_defaults(&out->tun);
+  mf_profile_hoststack_defaults(&out->hoststack);
   mf_diag_batch_t errs;
   mf_diag_batch_init(&errs, diag, out->source);
   mf_yaml_tree_t t;

@@ -1,6 +1,6 @@
-/* Profiles: what the user declares (TUN, interfaces, routes), parsed from
- * YAML. Parsing never touches the system; every error carries the file,
- * line and column it was found at. */
+/* Profiles: what the user declares (TUN, interfaces, routes, the host
+ * stack's limits), parsed from YAML. Parsing never touches the system;
+ * every error carries the file, line and column it was found at. */
 #ifndef MF_CONFIG_PROFILE_H
 #define MF_CONFIG_PROFILE_H
 
@@ -83,6 +83,27 @@ typedef struct {
   mf_mark_t mark;
 } mf_route_cfg_t;
 
+/* The host stack's limits and timers (section `hoststack`). */
+typedef struct {
+  uint32_t max_sessions;          /* default 16384; 16..65536 */
+  uint32_t tcp_rx_buffer;         /* bytes, power of two 4096..16777216;
+                                     default 262144 */
+  uint32_t tcp_tx_buffer;         /* same rules and default */
+  uint64_t tcp_memory;            /* budget of all TCP rings; default
+                                     268435456; at least tcp_rx_buffer +
+                                     tcp_tx_buffer, at most 64 GiB */
+  uint32_t tcp_connect_timeout_s; /* default 10; 1..300 */
+  uint32_t tcp_idle_timeout_s;    /* default 7200; 0: never; at most 604800 */
+  uint32_t udp_idle_timeout_s;    /* default 60; 1..86400 */
+  uint32_t icmp_idle_timeout_s;   /* default 30; 1..86400 */
+  mf_mark_t mark;                 /* the `hoststack` key; 0:0 when absent */
+} mf_hoststack_cfg_t;
+
+/* Settings for tests only (section `debug`). */
+typedef struct {
+  uint32_t tun_drop_ppm; /* packets per million dropped each way; default 0 */
+} mf_debug_cfg_t;
+
 typedef struct {
   char source[256]; /* file name, or "<default>" */
   mf_tun_cfg_t tun;
@@ -92,6 +113,8 @@ typedef struct {
   uint32_t n_routes;
   mf_wg_cfg_t wg[MF_PROFILE_MAX_WG];
   uint32_t n_wg;
+  mf_hoststack_cfg_t hoststack;
+  mf_debug_cfg_t debug;
 } mf_profile_t;
 
 /* Where errors go: each as "file:line:column: message". */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config/key_text.h"
+#include "config/profile_parse.h"
 #include "config/yaml_write.h"
 
 /* Names are [A-Za-z0-9_.-], so plain YAML holds them, except the words
@@ -148,10 +149,56 @@ static void dump_routes(const mf_profile_t *p, FILE *out)
   }
 }
 
+static bool hoststack_is_default(const mf_hoststack_cfg_t *hs)
+{
+  mf_hoststack_cfg_t d;
+  mf_profile_hoststack_defaults(&d);
+  return hs->max_sessions == d.max_sessions &&
+         hs->tcp_rx_buffer == d.tcp_rx_buffer &&
+         hs->tcp_tx_buffer == d.tcp_tx_buffer &&
+         hs->tcp_memory == d.tcp_memory &&
+         hs->tcp_connect_timeout_s == d.tcp_connect_timeout_s &&
+         hs->tcp_idle_timeout_s == d.tcp_idle_timeout_s &&
+         hs->udp_idle_timeout_s == d.udp_idle_timeout_s &&
+         hs->icmp_idle_timeout_s == d.icmp_idle_timeout_s;
+}
+
+/* Only a section that differs from the defaults, so that the dump of a
+ * profile without one (the default profile) stays as it was. */
+static void dump_hoststack(const mf_hoststack_cfg_t *hs, FILE *out)
+{
+  char rx[32], tx[32], mem[32];
+  if (hoststack_is_default(hs))
+    return;
+  mf_profile_format_size(hs->tcp_rx_buffer, rx, sizeof(rx));
+  mf_profile_format_size(hs->tcp_tx_buffer, tx, sizeof(tx));
+  mf_profile_format_size(hs->tcp_memory, mem, sizeof(mem));
+  fprintf(out, "hoststack:\n  max_sessions: %u\n", hs->max_sessions);
+  fprintf(out, "  tcp_rx_buffer: %s\n  tcp_tx_buffer: %s\n", rx, tx);
+  fprintf(out, "  tcp_memory: %s\n", mem);
+  fprintf(out, "  tcp_connect_timeout: %u\n", hs->tcp_connect_timeout_s);
+  fprintf(out, "  tcp_idle_timeout: %u%s\n", hs->tcp_idle_timeout_s,
+          hs->tcp_idle_timeout_s ? "" : "  # never");
+  fprintf(out, "  udp_idle_timeout: %u\n", hs->udp_idle_timeout_s);
+  fprintf(out, "  icmp_idle_timeout: %u\n", hs->icmp_idle_timeout_s);
+}
+
+static void dump_debug(const mf_debug_cfg_t *dbg, FILE *out)
+{
+  char drop[32];
+  if (dbg->tun_drop_ppm == 0)
+    return;
+  mf_profile_format_ppm(dbg->tun_drop_ppm, drop, sizeof(drop));
+  fprintf(out, "debug:\n  tun_drop: %s  # %u per million each way\n", drop,
+          dbg->tun_drop_ppm);
+}
+
 void mf_profile_dump(const mf_profile_t *p, FILE *out)
 {
   fprintf(out, "# %s, as understood\n", p->source[0] ? p->source : "profile");
   dump_tun(&p->tun, out);
   dump_ifaces(p, out);
   dump_routes(p, out);
+  dump_hoststack(&p->hoststack, out);
+  dump_debug(&p->debug, out);
 }

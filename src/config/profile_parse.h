@@ -1,5 +1,6 @@
-/* Inside the profile parser: the sections (tun, interfaces, routes) and the
- * value checks they share. Not for use outside src/config/. */
+/* Inside the profile parser: the sections (tun, interfaces, routes,
+ * hoststack, debug) and the value checks they share. Not for use outside
+ * src/config/. */
 #ifndef MF_CONFIG_PROFILE_PARSE_H
 #define MF_CONFIG_PROFILE_PARSE_H
 
@@ -23,6 +24,20 @@ void mf_profile_parse_ifaces(const mf_yaml_tree_t *t, uint32_t value,
                              mf_profile_t *p);
 void mf_profile_parse_routes(const mf_yaml_tree_t *t, uint32_t key,
                              uint32_t value, mf_profile_t *p);
+
+/* The hoststack section's defaults, which also hold when it is absent. */
+void mf_profile_hoststack_defaults(mf_hoststack_cfg_t *hs);
+/* The optional sections `hoststack` (key and value nodes, MF_YAML_NONE
+ * when absent) and `debug`; defaults must be in place already. */
+void mf_profile_parse_hoststack(const mf_yaml_tree_t *t, uint32_t key,
+                                uint32_t value, mf_profile_t *p);
+void mf_profile_parse_debug(const mf_yaml_tree_t *t, uint32_t value,
+                            mf_profile_t *p);
+/* Writes a byte count as the profile spells it: with the largest of KiB,
+ * MiB, GiB that divides it ("256KiB"), else in bytes. */
+void mf_profile_format_size(uint64_t bytes, char *out, size_t size);
+/* Writes a count per million as the fraction the profile takes ("0.01"). */
+void mf_profile_format_ppm(uint32_t ppm, char *out, size_t size);
 
 /* True for 1..max bytes of [A-Za-z0-9_.-], other than "." and ".." (which
  * Linux refuses as device names: dev_valid_name). */

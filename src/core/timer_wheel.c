@@ -21,7 +21,8 @@
  * Every user is on at most one list (a wheel slot, overflow, due or held),
  * linked by index through preallocated arrays, so arming and cancelling
  * cost O(1). One 64-bit map per level marks the busy slots; expire jumps
- * straight to the next busy one, so idle time costs nothing. */
+ * straight to the next busy one, so an idle hour costs the few slots and
+ * cascades in it, not 3.6 million ticks. */
 #include "core/timer_wheel.h"
 
 #include <stdlib.h>

@@ -87,23 +87,36 @@ static int start_wireguard(mf_vm_t *vm, const mf_profile_t *p)
 
 /* The host stack is cheap when idle (its pool and hash, no sockets until
  * a flow starts), so it exists whether or not a route points to direct. */
+#define NS_PER_S 1000000000ull
+
 static int start_hoststack(mf_vm_t *vm, const mf_profile_t *p,
                            const mf_tun_t *tun)
 {
-  vm->hs = mf_hoststack_create(vm, MF_HS_MAX_SESSIONS, p->tun.fwmark);
+  const mf_hoststack_cfg_t *h = &p->hoststack;
+  vm->hs = mf_hoststack_create(vm, h->max_sessions, p->tun.fwmark);
   if (!vm->hs) {
     mf_log_error("hoststack: %s", strerror(ENOMEM));
     return -ENOMEM;
   }
   vm->hs->tun_ifindex = (int)if_nametoindex(tun->name);
+  vm->hs->udp_idle_ns = (uint64_t)h->udp_idle_timeout_s * NS_PER_S;
+  vm->hs->icmp_idle_ns = (uint64_t)h->icmp_idle_timeout_s * NS_PER_S;
   mf_tcp_cfg_t tcp;
   mf_tcp_cfg_default(&tcp);
-  if (mf_hoststack_tcp_setup(vm->hs, &tcp, 256ull << 20, 10ull * 1000000000u,
-                             7200ull * 1000000000u, p->tun.mtu) < 0) {
+  tcp.rx_buf = h->tcp_rx_buffer;
+  tcp.tx_buf = h->tcp_tx_buffer;
+  if (mf_hoststack_tcp_setup(vm->hs, &tcp, h->tcp_memory,
+                             (uint64_t)h->tcp_connect_timeout_s * NS_PER_S,
+                             (uint64_t)h->tcp_idle_timeout_s * NS_PER_S,
+                             p->tun.mtu) < 0) {
     mf_log_error("hoststack: %s", strerror(ENOMEM));
     return -ENOMEM;
   }
   vm->nodes[mf_graph_node_index(vm, "hs-input")].ctx = vm->hs;
+  vm->fault_drop_ppm = p->debug.tun_drop_ppm;
+  if (vm->fault_drop_ppm)
+    mf_log_warn("debug.tun_drop: %u packets per million are dropped at the "
+                "TUN on purpose", vm->fault_drop_ppm);
   return 0;
 }
 

@@ -233,6 +233,212 @@ static void test_routes_masked_and_ordered(void **state)
   assert_int_equal(prof->ifaces[1].mark.line, 1);
 }
 
+static void assert_hoststack_defaults(const mf_hoststack_cfg_t *hs)
+{
+  assert_int_equal(hs->max_sessions, 16384);
+  assert_int_equal(hs->tcp_rx_buffer, 262144);
+  assert_int_equal(hs->tcp_tx_buffer, 262144);
+  assert_int_equal(hs->tcp_memory, 268435456);
+  assert_int_equal(hs->tcp_connect_timeout_s, 10);
+  assert_int_equal(hs->tcp_idle_timeout_s, 7200);
+  assert_int_equal(hs->udp_idle_timeout_s, 60);
+  assert_int_equal(hs->icmp_idle_timeout_s, 30);
+}
+
+static void test_hoststack_defaults(void **state)
+{
+  (void)state;
+  const char *text = mf_profile_default_text();
+  assert_valid(text);
+  assert_hoststack_defaults(&prof->hoststack);
+  assert_int_equal(prof->hoststack.mark.line, 0);
+  assert_int_equal(prof->debug.tun_drop_ppm, 0);
+  assert_valid(TAIL);
+  assert_hoststack_defaults(&prof->hoststack);
+  assert_int_equal(prof->debug.tun_drop_ppm, 0);
+  /* Sections with nothing under them mean the same. */
+  assert_valid(TAIL "hoststack:\ndebug:\n");
+  assert_hoststack_defaults(&prof->hoststack);
+  assert_int_equal(prof->hoststack.mark.line, 3);
+  assert_int_equal(prof->hoststack.mark.column, 1);
+  assert_valid(TAIL "hoststack: {}\ndebug: {}\n");
+  assert_hoststack_defaults(&prof->hoststack);
+  assert_int_equal(prof->debug.tun_drop_ppm, 0);
+  /* A failed load still leaves the defaults in place. */
+  assert_int_equal(load("hoststack: {max_sessions: 1}\n" TAIL), -1);
+  assert_hoststack_defaults(&prof->hoststack);
+}
+
+static void test_hoststack_all_keys(void **state)
+{
+  (void)state;
+  assert_valid(TAIL "hoststack:\n"
+                    "  max_sessions: 65536\n"
+                    "  tcp_rx_buffer: 1MiB\n"
+                    "  tcp_tx_buffer: 4096\n"
+                    "  tcp_memory: 2 GiB\n"
+                    "  tcp_connect_timeout: 300\n"
+                    "  tcp_idle_timeout: 0\n"
+                    "  udp_idle_timeout: 86400\n"
+                    "  icmp_idle_timeout: 1\n"
+                    "debug:\n"
+                    "  tun_drop: 0.01\n");
+  const mf_hoststack_cfg_t *hs = &prof->hoststack;
+  assert_int_equal(hs->max_sessions, 65536);
+  assert_int_equal(hs->tcp_rx_buffer, 1048576);
+  assert_int_equal(hs->tcp_tx_buffer, 4096);
+  assert_int_equal(hs->tcp_memory, 2147483648ull);
+  assert_int_equal(hs->tcp_connect_timeout_s, 300);
+  assert_int_equal(hs->tcp_idle_timeout_s, 0);
+  assert_int_equal(hs->udp_idle_timeout_s, 86400);
+  assert_int_equal(hs->icmp_idle_timeout_s, 1);
+  assert_int_equal(hs->mark.line, 3);
+  assert_int_equal(prof->debug.tun_drop_ppm, 10000);
+
+  /* Every suffix, the limits, and tcp_memory exactly the two rings. */
+  static const struct {
+    const char *yaml;
+    uint32_t rx, tx;
+    uint64_t memory;
+  } sizes[] = {
+      {"{tcp_rx_buffer: 4KiB, tcp_tx_buffer: 4 KiB, tcp_memory: 8KiB}", 4096,
+       4096, 8192},
+      {"{tcp_rx_buffer: 16MiB, tcp_tx_buffer: 16777216, tcp_memory: 32MiB}",
+       16777216, 16777216, 33554432},
+      {"{tcp_memory: 64GiB}", 262144, 262144, 68719476736ull},
+      {"{tcp_memory: 524288}", 262144, 262144, 524288},
+      {"{tcp_rx_buffer: 0008KiB, tcp_memory: 1 MiB}", 8192, 262144, 1048576},
+  };
+  for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+    char yaml[256];
+    snprintf(yaml, sizeof(yaml), TAIL "hoststack: %s\n", sizes[k].yaml);
+    assert_valid(yaml);
+    assert_int_equal(prof->hoststack.tcp_rx_buffer, sizes[k].rx);
+    assert_int_equal(prof->hoststack.tcp_tx_buffer, sizes[k].tx);
+    assert_int_equal(prof->hoststack.tcp_memory, sizes[k].memory);
+  }
+
+  /* Fractions as parts per million. */
+  static const struct {
+    const char *text;
+    uint32_t ppm;
+  } drops[] = {{"0", 0},          {"1", 1000000},      {"1.0", 1000000},
+               {"1.", 1000000},   {".5", 500000},      {"0.05", 50000},
+               {"0.000001", 1},   {"0.0100000", 10000}, {"0.123456", 123456},
+               {"00.25", 250000}, {"1.000000000", 1000000}};
+  for (size_t k = 0; k < sizeof(drops) / sizeof(drops[0]); k++) {
+    char yaml[256];
+    snprintf(yaml, sizeof(yaml), TAIL "debug: {tun_drop: %s}\n",
+             drops[k].text);
+    assert_valid(yaml);
+    assert_int_equal(prof->debug.tun_drop_ppm, drops[k].ppm);
+  }
+}
+
+/* Every mistake in the section is reported, each once: a bad ring size
+ * does not also blame tcp_memory. */
+static void test_hoststack_multiple_errors(void **state)
+{
+  (void)state;
+  char *out = NULL;
+  size_t out_len = 0;
+  memset(&diag, 0, sizeof(diag));
+  diag.out = open_memstream(&out, &out_len);
+  assert_non_null(diag.out);
+  static const char yaml[] = "hoststack:\n"
+                             "  tcp_rx_buffer: 5000\n"
+                             "  tcp_memory: 8KiB\n"
+                             "  udp_idle_timeout: 0\n"
+                             "  colour: blue\n"
+                             "debug: {tun_drop: 7}\n" TAIL;
+  assert_int_equal(
+      mf_profile_load_string(yaml, strlen(yaml), "t.yaml", prof, &diag), -1);
+  fclose(diag.out);
+  diag.out = NULL;
+  assert_string_equal(out,
+                      "t.yaml:2:18: tcp_rx_buffer: 5000 is not a power of "
+                      "two (4KiB or 8KiB would do)\n"
+                      "t.yaml:4:21: udp_idle_timeout: 0 is out of range "
+                      "(1..86400)\n"
+                      "t.yaml:5:3: unknown key 'colour' in hoststack\n"
+                      "t.yaml:6:19: tun_drop: 7 is out of range (0..1)\n");
+  assert_int_equal(diag.n_errors, 4);
+  free(out);
+}
+
+/* The dump leaves out default sections, so the default profile's dump is
+ * unchanged; other values print so that they load back the same. */
+static void test_hoststack_dump(void **state)
+{
+  (void)state;
+  static mf_profile_t again;
+  char *out = NULL;
+  size_t out_len = 0;
+  assert_valid(mf_profile_default_text());
+  FILE *f = open_memstream(&out, &out_len);
+  mf_profile_dump(prof, f);
+  fclose(f);
+  assert_null(strstr(out, "hoststack"));
+  assert_null(strstr(out, "debug"));
+  free(out);
+
+  assert_valid(TAIL "hoststack:\n"
+                    "  max_sessions: 100\n"
+                    "  tcp_rx_buffer: 2097152\n"
+                    "  tcp_memory: 10000000\n"
+                    "  tcp_idle_timeout: 0\n"
+                    "debug: {tun_drop: 0.05}\n");
+  f = open_memstream(&out, &out_len);
+  mf_profile_dump(prof, f);
+  fclose(f);
+  assert_non_null(strstr(out, "hoststack:\n"
+                              "  max_sessions: 100\n"
+                              "  tcp_rx_buffer: 2MiB\n"
+                              "  tcp_tx_buffer: 256KiB\n"
+                              "  tcp_memory: 10000000\n"
+                              "  tcp_connect_timeout: 10\n"
+                              "  tcp_idle_timeout: 0  # never\n"
+                              "  udp_idle_timeout: 60\n"
+                              "  icmp_idle_timeout: 30\n"
+                              "debug:\n"
+                              "  tun_drop: 0.05  # 50000 per million each "
+                              "way\n"));
+  memset(&diag, 0, sizeof(diag));
+  int rc = mf_profile_load_string(out, out_len, "dump", &again, &diag);
+  if (rc != 0)
+    print_error("%s\n%s\n", diag.first, out);
+  assert_int_equal(rc, 0);
+  again.hoststack.mark = prof->hoststack.mark;
+  assert_memory_equal(&again.hoststack, &prof->hoststack,
+                      sizeof(prof->hoststack));
+  assert_int_equal(again.debug.tun_drop_ppm, 50000);
+  free(out);
+
+  /* Odd sizes and fractions survive the trip too. */
+  static const struct {
+    const char *yaml;
+  } odd[] = {{"hoststack: {tcp_memory: 1GiB}\ndebug: {tun_drop: 1}\n"},
+             {"hoststack: {tcp_memory: 1048577}\ndebug: {tun_drop: "
+              "0.000001}\n"},
+             {"hoststack: {tcp_memory: 3072KiB}\ndebug: {tun_drop: "
+              "0.999999}\n"}};
+  for (size_t k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
+    char yaml[256];
+    snprintf(yaml, sizeof(yaml), TAIL "%s", odd[k].yaml);
+    assert_valid(yaml);
+    f = open_memstream(&out, &out_len);
+    mf_profile_dump(prof, f);
+    fclose(f);
+    memset(&diag, 0, sizeof(diag));
+    assert_int_equal(mf_profile_load_string(out, out_len, "dump", &again,
+                                            &diag),
+                     0);
+    assert_int_equal(again.hoststack.tcp_memory, prof->hoststack.tcp_memory);
+    assert_int_equal(again.debug.tun_drop_ppm, prof->debug.tun_drop_ppm);
+    free(out);
+  }
+}
+
 typedef struct {
   const char *yaml;
   const char *first;
@@ -463,7 +669,111 @@ static const error_case_t error_cases[] = {
     {"interfaces: [{name: d, type: direct}]\n"
      "routes:\n  - {cidr: 0.0.0.0/0, to: d}\n  - {cidr: example.com, to: d}\n",
      "t.yaml:4:12: cidr: 'example.com' is not an IP prefix: not an IP "
-     "address"},
+     "address"},    /* hoststack */
+    {"hoststack: [1]\n" TAIL,
+     "t.yaml:1:12: hoststack: expected a mapping, got a list"},
+    {"hoststack: 16384\n" TAIL,
+     "t.yaml:1:12: hoststack: expected a mapping, got '16384'"},
+    {"hoststack: {sessions: 5}\n" TAIL,
+     "t.yaml:1:13: unknown key 'sessions' in hoststack"},
+    {"hoststack: {}\n" TAIL "hoststack: {}\n",
+     "t.yaml:4:1: duplicate key 'hoststack' at the top level (first at 1:1)"},
+    {"hoststack:\n  max_sessions: 16\n  max_sessions: 16\n" TAIL,
+     "t.yaml:3:3: duplicate key 'max_sessions' in hoststack (first at 2:3)"},
+    {"hoststack: {max_sessions: 15}\n" TAIL,
+     "t.yaml:1:27: max_sessions: 15 is out of range (16..65536)"},
+    {"hoststack: {max_sessions: 65537}\n" TAIL,
+     "t.yaml:1:27: max_sessions: 65537 is out of range (16..65536)"},
+    {"hoststack: {max_sessions: 16k}\n" TAIL,
+     "t.yaml:1:27: max_sessions: expected an integer, got '16k'"},
+    {"hoststack:\n  tcp_rx_buffer: 256KB\n" TAIL,
+     "t.yaml:2:18: tcp_rx_buffer: expected a size (bytes, or a number with "
+     "KiB, MiB or GiB), got '256KB'"},
+    {"hoststack:\n  tcp_rx_buffer: '256KiB'\n" TAIL,
+     "t.yaml:2:19: tcp_rx_buffer: expected a size (bytes, or a number with "
+     "KiB, MiB or GiB), got '256KiB'"},
+    {"hoststack:\n  tcp_rx_buffer: 1.5MiB\n" TAIL,
+     "t.yaml:2:18: tcp_rx_buffer: expected a size (bytes, or a number with "
+     "KiB, MiB or GiB), got '1.5MiB'"},
+    {"hoststack:\n  tcp_rx_buffer: 256  KiB\n" TAIL,
+     "t.yaml:2:18: tcp_rx_buffer: expected a size (bytes, or a number with "
+     "KiB, MiB or GiB), got '256  KiB'"},
+    {"hoststack:\n  tcp_rx_buffer: KiB\n" TAIL,
+     "t.yaml:2:18: tcp_rx_buffer: expected a size (bytes, or a number with "
+     "KiB, MiB or GiB), got 'KiB'"},
+    {"hoststack:\n  tcp_rx_buffer: -4096\n" TAIL,
+     "t.yaml:2:18: tcp_rx_buffer: expected a size (bytes, or a number with "
+     "KiB, MiB or GiB), got '-4096'"},
+    {"hoststack:\n  tcp_rx_buffer: 0x1000\n" TAIL,
+     "t.yaml:2:18: tcp_rx_buffer: expected a size (bytes, or a number with "
+     "KiB, MiB or GiB), got '0x1000'"},
+    {"hoststack:\n  tcp_tx_buffer:\n" TAIL,
+     "t.yaml:2:3: tcp_tx_buffer: expected a size (bytes, or a number with "
+     "KiB, MiB or GiB), got nothing"},
+    {"hoststack:\n  tcp_rx_buffer: 2048\n" TAIL,
+     "t.yaml:2:18: tcp_rx_buffer: 2048 is out of range (4KiB..16MiB)"},
+    {"hoststack:\n  tcp_tx_buffer: 32MiB\n" TAIL,
+     "t.yaml:2:18: tcp_tx_buffer: 32MiB is out of range (4KiB..16MiB)"},
+    {"hoststack:\n  tcp_tx_buffer: 99999999999999999999999GiB\n" TAIL,
+     "t.yaml:2:18: tcp_tx_buffer: 99999999999999999999999GiB is out of range "
+     "(4KiB..16MiB)"},
+    {"hoststack:\n  tcp_rx_buffer: 300000\n" TAIL,
+     "t.yaml:2:18: tcp_rx_buffer: 300000 is not a power of two (256KiB or "
+     "512KiB would do)"},
+    {"hoststack:\n  tcp_tx_buffer: 12 KiB\n" TAIL,
+     "t.yaml:2:18: tcp_tx_buffer: 12 KiB is not a power of two (8KiB or "
+     "16KiB would do)"},
+    {"hoststack:\n  tcp_memory: 4KiB\n" TAIL,
+     "t.yaml:2:15: tcp_memory: 4KiB is out of range (8KiB..64GiB)"},
+    {"hoststack:\n  tcp_memory: 65GiB\n" TAIL,
+     "t.yaml:2:15: tcp_memory: 65GiB is out of range (8KiB..64GiB)"},
+    {"hoststack:\n  tcp_memory: 256KiB\n" TAIL,
+     "t.yaml:2:15: tcp_memory: 256KiB is less than tcp_rx_buffer + "
+     "tcp_tx_buffer (512KiB)"},
+    {"hoststack:\n  tcp_memory: 1MiB\n  tcp_rx_buffer: 1MiB\n" TAIL,
+     "t.yaml:2:15: tcp_memory: 1MiB is less than tcp_rx_buffer + "
+     "tcp_tx_buffer (1280KiB)"},
+    {"hoststack: {tcp_connect_timeout: 0}\n" TAIL,
+     "t.yaml:1:34: tcp_connect_timeout: 0 is out of range (1..300)"},
+    {"hoststack: {tcp_connect_timeout: 301}\n" TAIL,
+     "t.yaml:1:34: tcp_connect_timeout: 301 is out of range (1..300)"},
+    {"hoststack: {tcp_idle_timeout: 604801}\n" TAIL,
+     "t.yaml:1:31: tcp_idle_timeout: 604801 is out of range (0..604800)"},
+    {"hoststack: {tcp_idle_timeout: never}\n" TAIL,
+     "t.yaml:1:31: tcp_idle_timeout: expected an integer, got 'never'"},
+    {"hoststack: {udp_idle_timeout: 0}\n" TAIL,
+     "t.yaml:1:31: udp_idle_timeout: 0 is out of range (1..86400)"},
+    {"hoststack: {icmp_idle_timeout: 86401}\n" TAIL,
+     "t.yaml:1:32: icmp_idle_timeout: 86401 is out of range (1..86400)"},
+    /* debug */
+    {"debug: [tun_drop]\n" TAIL,
+     "t.yaml:1:8: debug: expected a mapping, got a list"},
+    {"debug: {loss: 0.1}\n" TAIL, "t.yaml:1:9: unknown key 'loss' in debug"},
+    {"debug: {tun_drop: 2}\n" TAIL,
+     "t.yaml:1:19: tun_drop: 2 is out of range (0..1)"},
+    {"debug: {tun_drop: 1.000001}\n" TAIL,
+     "t.yaml:1:19: tun_drop: 1.000001 is out of range (0..1)"},
+    {"debug: {tun_drop: 0.0000001}\n" TAIL,
+     "t.yaml:1:19: tun_drop: 0.0000001 is finer than one in a million (at "
+     "most 6 decimals)"},
+    {"debug: {tun_drop: 1%}\n" TAIL,
+     "t.yaml:1:19: tun_drop: expected a fraction from 0 to 1, such as 0.01, "
+     "got '1%'"},
+    {"debug: {tun_drop: '0.01'}\n" TAIL,
+     "t.yaml:1:20: tun_drop: expected a fraction from 0 to 1, such as 0.01, "
+     "got '0.01'"},
+    {"debug: {tun_drop: -0.1}\n" TAIL,
+     "t.yaml:1:19: tun_drop: expected a fraction from 0 to 1, such as 0.01, "
+     "got '-0.1'"},
+    {"debug: {tun_drop: 1e-2}\n" TAIL,
+     "t.yaml:1:19: tun_drop: expected a fraction from 0 to 1, such as 0.01, "
+     "got '1e-2'"},
+    {"debug: {tun_drop: .}\n" TAIL,
+     "t.yaml:1:19: tun_drop: expected a fraction from 0 to 1, such as 0.01, "
+     "got '.'"},
+    {"debug:\n  tun_drop:\n" TAIL,
+     "t.yaml:2:3: tun_drop: expected a fraction from 0 to 1, such as 0.01, "
+     "got nothing"},
 };
 
 static void test_error_messages(void **state)
@@ -1373,6 +1683,10 @@ int main(void)
       cmocka_unit_test(test_wg_debug_limit),
       cmocka_unit_test(test_wg_bounds),
       cmocka_unit_test(test_wg_dump),
+      cmocka_unit_test(test_hoststack_defaults),
+      cmocka_unit_test(test_hoststack_all_keys),
+      cmocka_unit_test(test_hoststack_multiple_errors),
+      cmocka_unit_test(test_hoststack_dump),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
