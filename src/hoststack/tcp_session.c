@@ -570,6 +570,12 @@ static int check_segment(mf_buffer_t *b, mf_hs_key_t *k, const uint8_t **tcp,
     return HS_TCP_ERROR_BAD_TCP_HEADER;
   if (!mf_csum_ok(h, l4_len, pseudo))
     return HS_TCP_ERROR_BAD_TCP_CHECKSUM;
+  /* Flags no TCP sends (scans, corruption): SYN with FIN or RST, or none
+   * of SYN, ACK and RST. Dropped by name, never answered. */
+  uint8_t f = h->flags;
+  if (((f & MF_TCP_SYN) && (f & (MF_TCP_FIN | MF_TCP_RST))) ||
+      !(f & (MF_TCP_SYN | MF_TCP_ACK | MF_TCP_RST)))
+    return HS_TCP_VERDICT_BAD_FLAGS;
   k->app_port = h->src_port;
   k->remote_port = h->dst_port;
   *tcp = (const uint8_t *)h;
