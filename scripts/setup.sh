@@ -15,7 +15,7 @@ test_pkgs=(
   libcmocka-dev clang libclang-rt-14-dev
   python3 python3-pytest python3-scapy
   tshark iputils-ping curl socat netcat-openbsd procps
-  wireguard-go wireguard-tools iperf3 dnsmasq bind9-dnsutils
+  wireguard-go wireguard-tools iperf3 dnsmasq-base bind9-dnsutils nftables
   zbar-tools
 )
 

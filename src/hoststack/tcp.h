@@ -148,13 +148,17 @@ typedef struct {
  * returns NULL when none is available (the engine stops and tries again
  * on its next output or timer); seg_send takes the segment back with its
  * length. The checksum field is left 0 for the glue, which knows the
- * addresses. */
+ * addresses. A span of less than 60 bytes (the largest header) is given
+ * back at once with seg_send(ctx, seg, 0): nothing to send. */
 typedef struct {
   void *ctx;
   uint8_t *(*seg_alloc)(void *ctx, uint32_t *room);
   void (*seg_send)(void *ctx, uint8_t *seg, uint32_t len);
 } mf_tcp_io_t;
 
+/* bytes_in: the app's bytes that became in-order in the rx ring;
+ * bytes_out: our bytes sent for the first time (resent ones count in
+ * retransmits, per segment). */
 typedef struct {
   uint64_t segs_in, segs_out, bytes_in, bytes_out;
   uint32_t retransmits, fast_retransmits, rto_expiries;
@@ -208,7 +212,8 @@ typedef struct mf_tcp_conn {
  * checksum already checked) into conn, state SYN_RECEIVED. iss: our
  * initial sequence number (RFC 6528, from the glue); mss_local: the MSS
  * for the TUN's MTU. Sends nothing. Returns MF_TCP_V_ACCEPTED, or the
- * verdict that refused the SYN (the glue answers those with a RST). */
+ * verdict that refused the SYN (the glue answers those with a RST). conn
+ * is overwritten: it must hold no ring (new, or after mf_tcp_release). */
 mf_tcp_verdict_t mf_tcp_accept(mf_tcp_conn_t *conn, const mf_tcp_cfg_t *cfg,
                                const uint8_t *tcp, uint32_t len, uint32_t iss,
                                uint32_t mss_local, uint64_t now_us);
@@ -219,7 +224,10 @@ void mf_tcp_upstream_connected(mf_tcp_conn_t *conn, const mf_tcp_cfg_t *cfg,
 
 /* Processes one segment from the app (RFC 9293 3.10.7.4); may send ACKs,
  * data or a RST, and sets events. The glue has checked the checksum and
- * that the header length is within len. */
+ * that the header length is within len (the engine checks again). A SYN
+ * for a connection in TIME_WAIT returns MF_TCP_V_CLOSED and changes
+ * nothing: a new connection, the glue recycles the slot (release, then
+ * mf_tcp_accept). A segment for a CLOSED connection returns CLOSED too. */
 mf_tcp_verdict_t mf_tcp_input(mf_tcp_conn_t *conn, const mf_tcp_cfg_t *cfg,
                               mf_tcp_mem_t *mem, const uint8_t *tcp,
                               uint32_t len, uint64_t now_us,
@@ -254,14 +262,19 @@ bool mf_tcp_rx_eof(const mf_tcp_conn_t *conn);
  * has none (returns 0 when the memory budget refuses). Returns the room. */
 uint32_t mf_tcp_tx_space(mf_tcp_conn_t *conn, const mf_tcp_cfg_t *cfg,
                          mf_tcp_mem_t *mem, struct iovec iov[2]);
-/* The glue put n bytes from the upstream into those spans. */
+/* The glue put n bytes from the upstream into those spans (ignored after
+ * mf_tcp_tx_shutdown). A ring left empty (n = 0) goes back to the memory
+ * on the app's next ACK, or on release. */
 void mf_tcp_tx_commit(mf_tcp_conn_t *conn, uint32_t n);
 /* The upstream ended its stream: a FIN follows the tx bytes. */
 void mf_tcp_tx_shutdown(mf_tcp_conn_t *conn);
 
-/* Resets the connection: sends a RST when it is synchronized, or when
+/* Resets the connection: sends a RST when it is synchronized (two, at
+ * snd_una and snd_max, while bytes are in flight: RFC 5961 takes a RST
+ * only exactly at the app's rcv_nxt), or RST|ACK with ack = irs + 1 when
  * the SYN is still unanswered (the upstream refused or timed out: the
- * app's connect fails at once), and goes to CLOSED. */
+ * app's connect fails at once); none in TIME_WAIT. State CLOSED, event
+ * CLOSED. */
 void mf_tcp_abort(mf_tcp_conn_t *conn, const mf_tcp_io_t *io);
 
 /* Returns the rings' memory to mem; the connection is CLOSED after. */

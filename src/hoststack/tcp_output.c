@@ -65,8 +65,7 @@ static uint16_t window_field(mf_tcp_conn_t *c)
   uint32_t edge = room_edge(c);
   if (MF_SEQ_LT(c->rcv_adv, c->rcv_nxt))
     c->rcv_adv = c->rcv_nxt;
-  if (MF_SEQ_GT(edge, c->rcv_adv) &&
-      (edge - c->rcv_adv >= sws_step(c) || c->rcv_adv == c->rcv_nxt))
+  if (MF_SEQ_GT(edge, c->rcv_adv) && edge - c->rcv_adv >= sws_step(c))
     c->rcv_adv = edge;
   uint32_t unit = 1u << c->rcv_wscale;
   uint32_t w = (c->rcv_adv - c->rcv_nxt + unit - 1) >> c->rcv_wscale;

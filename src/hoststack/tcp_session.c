@@ -110,6 +110,10 @@ static void seg_send(void *ctx, uint8_t *seg, uint32_t len)
   uint32_t bi = o->cur;
   mf_buffer_t *b = mf_buffer_get(&o->vm->pool, bi);
   o->cur = MF_BUFFER_INVALID;
+  if (len == 0) { /* the engine handed the span back unused */
+    mf_buffer_free(&o->vm->pool, &bi, 1);
+    return;
+  }
   o->budget--;
   b->current_length = (uint16_t)len;
   mf_tcp_header_t *tcp = (mf_tcp_header_t *)seg;
