@@ -1,6 +1,7 @@
 /* Loading a profile: the file, the YAML document, the top-level keys. The
- * sections live in profile_tun.c, profile_ifaces.c, profile_routes.c and
- * profile_hoststack.c. */
+ * sections live in profile_tun.c, profile_ifaces.c, profile_approute.c
+ * (app_routing, domain_sets, cidr_sets), profile_dns.c, profile_routes.c
+ * and profile_hoststack.c. */
 #include "config/profile.h"
 
 #include <errno.h>
@@ -13,7 +14,18 @@
 #include "config/yaml_read.h"
 #include "config/yaml_tree.h"
 
-enum { F_TUN, F_INTERFACES, F_ROUTES, F_HOSTSTACK, F_DEBUG, F_N };
+enum {
+  F_TUN,
+  F_INTERFACES,
+  F_APP_ROUTING,
+  F_DOMAIN_SETS,
+  F_CIDR_SETS,
+  F_DNS,
+  F_ROUTES,
+  F_HOSTSTACK,
+  F_DEBUG,
+  F_N
+};
 
 int mf_profile_find_iface(const mf_profile_t *p, const char *name)
 {
@@ -23,6 +35,28 @@ int mf_profile_find_iface(const mf_profile_t *p, const char *name)
     if (strcmp(p->ifaces[k].name, name) == 0)
       return (int)k;
   return -1;
+}
+
+const char *mf_profile_route_set_name(const mf_profile_t *p,
+                                      const mf_route_cfg_t *r)
+{
+  if (r->set == 0 || r->set > p->approute.n_cidr_sets)
+    return NULL;
+  return p->approute.cidr_sets[r->set - 1].name;
+}
+
+bool mf_profile_iface_uses_vpn_dns(const mf_profile_t *p, uint32_t iface)
+{
+  if (iface >= p->n_ifaces)
+    return false;
+  switch (p->ifaces[iface].type) {
+  case MF_IF_DIRECT:
+  case MF_IF_DROP:
+  case MF_IF_REJECT:
+    return false;
+  default:
+    return true; /* L3VPN and L4Proxy interfaces */
+  }
 }
 
 static void set_source(mf_profile_t *p, const char *name)
@@ -36,6 +70,10 @@ static void parse_document(const mf_yaml_tree_t *t, mf_profile_t *p)
 {
   mf_yaml_field_t f[F_N] = {[F_TUN] = {.name = "tun"},
                             [F_INTERFACES] = {.name = "interfaces"},
+                            [F_APP_ROUTING] = {.name = "app_routing"},
+                            [F_DOMAIN_SETS] = {.name = "domain_sets"},
+                            [F_CIDR_SETS] = {.name = "cidr_sets"},
+                            [F_DNS] = {.name = "dns"},
                             [F_ROUTES] = {.name = "routes"},
                             [F_HOSTSTACK] = {.name = "hoststack"},
                             [F_DEBUG] = {.name = "debug"}};
@@ -60,7 +98,13 @@ static void parse_document(const mf_yaml_tree_t *t, mf_profile_t *p)
   /* In dependency order, whatever the order in the file. */
   mf_profile_parse_tun(t, f[F_TUN].value, p);
   mf_profile_parse_ifaces(t, f[F_INTERFACES].value, p);
+  mf_profile_parse_app_routing(t, f[F_APP_ROUTING].key, f[F_APP_ROUTING].value,
+                               p);
+  mf_profile_parse_domain_sets(t, f[F_DOMAIN_SETS].value, p);
+  mf_profile_parse_cidr_sets(t, f[F_CIDR_SETS].value, p);
+  mf_profile_parse_dns(t, f[F_DNS].key, f[F_DNS].value, p);
   mf_profile_parse_routes(t, f[F_ROUTES].key, f[F_ROUTES].value, p);
+  mf_profile_check_app_routing(t, p);
   mf_profile_parse_hoststack(t, f[F_HOSTSTACK].key, f[F_HOSTSTACK].value, p);
   mf_profile_parse_debug(t, f[F_DEBUG].value, p);
 }
@@ -75,6 +119,7 @@ int mf_profile_load_string(const char *text, size_t len, const char *name,
   set_source(out, name ? name : "<string>");
   mf_profile_tun_defaults(&out->tun);
   mf_profile_hoststack_defaults(&out->hoststack);
+  mf_profile_dns_defaults(&out->approute.dns);
   mf_diag_batch_t errs;
   mf_diag_batch_init(&errs, diag, out->source);
   mf_yaml_tree_t t;

@@ -1,6 +1,8 @@
-/* Profiles: what the user declares (TUN, interfaces, routes, the host
- * stack's limits), parsed from YAML. Parsing never touches the system;
- * every error carries the file, line and column it was found at. */
+/* Profiles: what the user declares (TUN, interfaces, routes, App Routing's
+ * sets and DNS settings, the host stack's limits), parsed from YAML.
+ * Parsing never touches the system (list files are read later, by
+ * routing/approute.c); every error carries the file, line and column it was
+ * found at. */
 #ifndef MF_CONFIG_PROFILE_H
 #define MF_CONFIG_PROFILE_H
 
@@ -80,7 +82,11 @@ typedef struct {
   mf_prefix_t cidr;   /* masked to its network */
   uint32_t iface;     /* index into mf_profile_t.ifaces */
   bool implicit;      /* added by the parser (::/0 following 0.0.0.0/0) */
-  mf_mark_t mark;
+  /* A route expanded from a cidr_set route: 1 + the set's index in
+   * mf_profile_t.approute.cidr_sets; 0 for a route written as a cidr.
+   * Name it with mf_profile_route_set_name. */
+  uint16_t set;
+  mf_mark_t mark;     /* the route item (for a set: the cidr_set route) */
 } mf_route_cfg_t;
 
 /* The host stack's limits and timers (section `hoststack`). */
@@ -99,6 +105,116 @@ typedef struct {
   mf_mark_t mark;                 /* the `hoststack` key; 0:0 when absent */
 } mf_hoststack_cfg_t;
 
+/* App Routing (sections `app_routing`, `domain_sets`, `cidr_sets`, `dns`
+ * and the set routes of `routes`): the manual's domain sets, CIDR sets,
+ * DNS fallback route and split DNS. Fixed arrays, so that a profile stays
+ * one calloc'd block; every bound is checked with an error at the item
+ * that exceeds it. */
+#define MF_PROFILE_SET_NAME_MAX 63          /* characters of a set's name */
+#define MF_PROFILE_MAX_DOMAIN_SETS 64
+#define MF_PROFILE_MAX_CIDR_SETS 64
+#define MF_PROFILE_MAX_SET_FILES 8          /* list files per domain set */
+#define MF_PROFILE_MAX_LIST_FILES 64        /* list files, all sets */
+#define MF_PROFILE_LIST_PATH_MAX 256        /* bytes, NUL included */
+#define MF_PROFILE_MAX_INLINE_NAMES 4096    /* names in the profile, all sets */
+#define MF_PROFILE_INLINE_TEXT (64u * 1024) /* their bytes, NULs included */
+#define MF_PROFILE_MAX_SET_CIDRS 4096       /* prefixes, all cidr sets */
+#define MF_PROFILE_MAX_DNS_SERVERS 4        /* per group (servers, vpn, direct) */
+#define MF_PROFILE_MAX_SET_ROUTES                                              \
+  (MF_PROFILE_MAX_DOMAIN_SETS + MF_PROFILE_MAX_CIDR_SETS + 1)
+
+/* A name written in a domain set: "x.com" (suffix) or "=x.com" (exact). */
+typedef struct {
+  uint32_t text; /* offset of the normalised name in approute.name_text */
+  uint8_t len;
+  bool exact;
+  mf_mark_t mark;
+} mf_domain_name_cfg_t;
+
+typedef struct {
+  char path[MF_PROFILE_LIST_PATH_MAX]; /* as written; relative to the
+                                          profile file's directory */
+  mf_mark_t mark;
+} mf_list_file_cfg_t;
+
+typedef struct {
+  char name[MF_PROFILE_SET_NAME_MAX + 1];
+  uint32_t first_name, n_names; /* inline names, in approute.names */
+  uint32_t first_file, n_files; /* list files, in approute.files */
+  uint8_t format;               /* mf_domain_list_format_t; 0: auto */
+  mf_mark_t mark;               /* the set's key */
+} mf_domain_set_cfg_t;
+
+typedef struct {
+  char name[MF_PROFILE_SET_NAME_MAX + 1];
+  uint32_t first, n; /* prefixes (masked), in approute.set_cidrs */
+  mf_mark_t mark;
+} mf_cidr_set_cfg_t;
+
+typedef enum {
+  MF_SET_ROUTE_DOMAIN = 0, /* { domain_set: NAME, to: IFACE } */
+  MF_SET_ROUTE_CIDR,       /* { cidr_set: NAME, to: IFACE }: also expanded
+                              into mf_profile_t.routes, one per prefix; a
+                              prefix also written as a cidr route keeps
+                              that route, one in two sets the set routed
+                              first */
+  MF_SET_ROUTE_FALLBACK,   /* { dns_fallback: true, to: IFACE } */
+} mf_set_route_kind_t;
+
+/* A route item other than a plain cidr, in the order written. */
+typedef struct {
+  uint8_t kind;   /* mf_set_route_kind_t */
+  uint32_t set;   /* index into domain_sets or cidr_sets; 0 for fallback */
+  uint32_t iface; /* index into mf_profile_t.ifaces */
+  mf_mark_t mark; /* the route item */
+} mf_set_route_cfg_t;
+
+/* An upstream DNS server: "1.1.1.1", "1.1.1.1:5353", "[2606:4700::1111]:53". */
+typedef struct {
+  uint8_t family; /* AF_INET or AF_INET6 */
+  uint8_t addr[16];
+  uint16_t port;  /* default 53 */
+  mf_mark_t mark;
+} mf_dns_server_cfg_t;
+
+/* Section `dns`: every key optional. */
+typedef struct {
+  mf_dns_server_cfg_t servers[MF_PROFILE_MAX_DNS_SERVERS]; /* App Routing
+                                                  off: given to the system */
+  uint32_t n_servers;
+  mf_dns_server_cfg_t vpn[MF_PROFILE_MAX_DNS_SERVERS]; /* for sets routed to
+                                                  VPN and proxy interfaces */
+  uint32_t n_vpn;
+  mf_dns_server_cfg_t direct[MF_PROFILE_MAX_DNS_SERVERS]; /* for direct,
+                                                  drop, reject and the rest */
+  uint32_t n_direct;
+  bool hijack;       /* every port-53 packet into the TUN to our server */
+  bool block_answer; /* block: answer (else resolve) for drop/reject sets */
+  uint32_t host_route_grace_s; /* default 60 */
+  uint32_t max_host_routes;    /* default 65536 */
+  mf_mark_t mark;              /* the `dns` key; 0:0 when absent */
+} mf_dns_cfg_t;
+
+typedef struct {
+  bool enabled;   /* app_routing: true */
+  mf_mark_t mark; /* the `app_routing` key; 0:0 when absent */
+  mf_domain_set_cfg_t domain_sets[MF_PROFILE_MAX_DOMAIN_SETS]; /* set ids */
+  uint32_t n_domain_sets;
+  mf_cidr_set_cfg_t cidr_sets[MF_PROFILE_MAX_CIDR_SETS];
+  uint32_t n_cidr_sets;
+  mf_domain_name_cfg_t names[MF_PROFILE_MAX_INLINE_NAMES];
+  uint32_t n_names;
+  char name_text[MF_PROFILE_INLINE_TEXT];
+  uint32_t name_text_len;
+  mf_list_file_cfg_t files[MF_PROFILE_MAX_LIST_FILES];
+  uint32_t n_files;
+  mf_prefix_t set_cidrs[MF_PROFILE_MAX_SET_CIDRS];
+  uint32_t n_set_cidrs;
+  mf_set_route_cfg_t routes[MF_PROFILE_MAX_SET_ROUTES];
+  uint32_t n_routes;
+  mf_dns_cfg_t dns;
+} mf_approute_cfg_t;
+
 /* Settings for tests only (section `debug`). */
 typedef struct {
   uint32_t tun_drop_ppm; /* packets per million dropped each way; default 0 */
@@ -115,6 +231,7 @@ typedef struct {
   uint32_t n_wg;
   mf_hoststack_cfg_t hoststack;
   mf_debug_cfg_t debug;
+  mf_approute_cfg_t approute;
 } mf_profile_t;
 
 /* Where errors go: each as "file:line:column: message". */
@@ -135,5 +252,19 @@ const char *mf_profile_default_text(void);
 
 /* Returns the index of the interface of that name, or -1. */
 int mf_profile_find_iface(const mf_profile_t *p, const char *name);
+
+/* The cidr set a route was expanded from, or NULL for a plain cidr route. */
+const char *mf_profile_route_set_name(const mf_profile_t *p,
+                                      const mf_route_cfg_t *r);
+/* True when names routed to that interface are resolved by the VPN DNS
+ * servers (L3VPN and L4Proxy interfaces); false for direct, drop and
+ * reject, whose names go to the direct ones (the manual's split DNS). */
+bool mf_profile_iface_uses_vpn_dns(const mf_profile_t *p, uint32_t iface);
+/* An inline name of a domain set, NUL-terminated. */
+static inline const char *mf_profile_domain_name(const mf_profile_t *p,
+                                                 const mf_domain_name_cfg_t *n)
+{
+  return p->approute.name_text + n->text;
+}
 
 #endif

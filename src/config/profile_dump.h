@@ -1,6 +1,7 @@
 /* A profile as the parser understood it, printed back as YAML with every
- * default spelled out (`mintflow check`); the hoststack and debug sections
- * only when they differ from their defaults. Loading the output again gives
+ * default spelled out (`mintflow check`); the hoststack, debug and dns
+ * sections only when they differ from their defaults, app_routing and the
+ * sets only when present. Loading the output again gives
  * the same profile, except that secrets (wireguard private and preshared
  * keys) are never printed: they show as "(hidden)", which does not load. */
 #ifndef MF_CONFIG_PROFILE_DUMP_H

@@ -1,6 +1,6 @@
-/* Inside the profile parser: the sections (tun, interfaces, routes,
- * hoststack, debug) and the value checks they share. Not for use outside
- * src/config/. */
+/* Inside the profile parser: the sections (tun, interfaces, app routing's
+ * sets and dns, routes, hoststack, debug) and the value checks they share.
+ * Not for use outside src/config/. */
 #ifndef MF_CONFIG_PROFILE_PARSE_H
 #define MF_CONFIG_PROFILE_PARSE_H
 
@@ -24,6 +24,44 @@ void mf_profile_parse_ifaces(const mf_yaml_tree_t *t, uint32_t value,
                              mf_profile_t *p);
 void mf_profile_parse_routes(const mf_yaml_tree_t *t, uint32_t key,
                              uint32_t value, mf_profile_t *p);
+
+/* App Routing (profile_approute.c, profile_dns.c). Call after interfaces
+ * and before routes: set routes name sets, and a domain set route needs
+ * app_routing. key and value nodes are MF_YAML_NONE when absent. */
+void mf_profile_parse_app_routing(const mf_yaml_tree_t *t, uint32_t key,
+                                  uint32_t value, mf_profile_t *p);
+void mf_profile_parse_domain_sets(const mf_yaml_tree_t *t, uint32_t value,
+                                  mf_profile_t *p);
+void mf_profile_parse_cidr_sets(const mf_yaml_tree_t *t, uint32_t value,
+                                mf_profile_t *p);
+void mf_profile_dns_defaults(mf_dns_cfg_t *dns);
+void mf_profile_parse_dns(const mf_yaml_tree_t *t, uint32_t key, uint32_t value,
+                          mf_profile_t *p);
+
+/* The keys a route item may hold; exactly one of the first four. */
+enum {
+  MF_PROFILE_ROUTE_CIDR,
+  MF_PROFILE_ROUTE_CIDR_SET,
+  MF_PROFILE_ROUTE_DOMAIN_SET,
+  MF_PROFILE_ROUTE_DNS_FALLBACK,
+  MF_PROFILE_ROUTE_TO,
+  MF_PROFILE_ROUTE_N_KEYS
+};
+/* A route item with cidr_set, domain_set or dns_fallback (which, one of
+ * the enum above, at node value), going to interface iface (-1: its error
+ * is reported already). Records it in p->approute.routes. */
+void mf_profile_parse_set_route(const mf_yaml_tree_t *t, uint32_t item,
+                                int which, uint32_t value, int iface,
+                                mf_profile_t *p);
+/* After every route item: adds one route per prefix of each routed cidr
+ * set to p->routes, in route order. A prefix already routed (by a cidr
+ * route, or by an earlier set route) keeps that route. Returns 0, or -1
+ * after reporting that the routes are full. */
+int mf_profile_expand_cidr_sets(const mf_yaml_tree_t *t, mf_profile_t *p);
+/* After routes and dns: each domain set route and the fallback route
+ * needs upstream servers for its interface's DNS group. */
+void mf_profile_check_app_routing(const mf_yaml_tree_t *t,
+                                  const mf_profile_t *p);
 
 /* The hoststack section's defaults, which also hold when it is absent. */
 void mf_profile_hoststack_defaults(mf_hoststack_cfg_t *hs);

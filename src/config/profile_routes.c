@@ -1,13 +1,14 @@
 /* The routes section: CIDR routes to interfaces. 0.0.0.0/0 is the default
  * route every profile must have; ::/0 follows it unless given, so that
- * IPv6 never escapes the rules by default. */
+ * IPv6 never escapes the rules by default. Items naming a cidr_set, a
+ * domain_set or the dns_fallback are App Routing's (profile_approute.c);
+ * a cidr set's prefixes join the routes after every item is read, and a
+ * prefix also written as a cidr route keeps that route. */
 #include <string.h>
 
 #include "config/diag.h"
 #include "config/profile_parse.h"
 #include "config/yaml_read.h"
-
-enum { F_CIDR, F_TO, F_N };
 
 typedef struct {
   bool saw_v4_default; /* 0.0.0.0/0 was written, even if its route failed */
@@ -74,33 +75,67 @@ static int read_to(const mf_yaml_tree_t *t, uint32_t i, const mf_profile_t *p)
   return k;
 }
 
+/* Which of cidr, cidr_set, domain_set and dns_fallback the item holds;
+ * -1 after reporting none or more than one. */
+static int route_kind(const mf_yaml_tree_t *t, uint32_t item,
+                      const mf_yaml_field_t *f)
+{
+  int which = -1;
+  for (int k = MF_PROFILE_ROUTE_CIDR; k < MF_PROFILE_ROUTE_TO; k++) {
+    if (f[k].key == MF_YAML_NONE)
+      continue;
+    if (which >= 0) {
+      mf_yaml_error(t, f[k].key,
+                    "route: '%s' and '%s' do not go together (one of cidr, "
+                    "cidr_set, domain_set, dns_fallback per route)",
+                    f[which].name, f[k].name);
+      return -1;
+    }
+    which = k;
+  }
+  if (which < 0)
+    mf_yaml_error(t, item,
+                  "route: one of 'cidr', 'cidr_set', 'domain_set' or "
+                  "'dns_fallback' is required");
+  return which;
+}
+
 static void parse_route(const mf_yaml_tree_t *t, uint32_t item, mf_profile_t *p,
                         routes_state_t *st)
 {
-  mf_yaml_field_t f[F_N] = {
-      [F_CIDR] = {.name = "cidr"}, [F_TO] = {.name = "to"}};
+  mf_yaml_field_t f[MF_PROFILE_ROUTE_N_KEYS] = {
+      [MF_PROFILE_ROUTE_CIDR] = {.name = "cidr"},
+      [MF_PROFILE_ROUTE_CIDR_SET] = {.name = "cidr_set"},
+      [MF_PROFILE_ROUTE_DOMAIN_SET] = {.name = "domain_set"},
+      [MF_PROFILE_ROUTE_DNS_FALLBACK] = {.name = "dns_fallback"},
+      [MF_PROFILE_ROUTE_TO] = {.name = "to"}};
   mf_prefix_t cidr;
   int cidr_ok = -1, iface = -1;
   if (mf_yaml_expect(t, item, MF_YAML_MAP, "routes") < 0) {
     st->unreadable = true;
     return;
   }
-  mf_yaml_read_fields(t, item, "in route", f, F_N);
-  if (f[F_CIDR].value == MF_YAML_NONE) {
-    mf_yaml_error(t, item, "route: 'cidr' is required");
+  mf_yaml_read_fields(t, item, "in route", f, MF_PROFILE_ROUTE_N_KEYS);
+  int which = route_kind(t, item, f);
+  if (which < 0)
     st->unreadable = true;
-  } else
-    cidr_ok = read_cidr(t, f[F_CIDR].value, p, &cidr, st);
-  if (f[F_TO].value == MF_YAML_NONE)
+  else if (which == MF_PROFILE_ROUTE_CIDR)
+    cidr_ok = read_cidr(t, f[which].value, p, &cidr, st);
+  if (f[MF_PROFILE_ROUTE_TO].value == MF_YAML_NONE)
     mf_yaml_error(t, item, "route: 'to' is required");
   else
-    iface = read_to(t, f[F_TO].value, p);
+    iface = read_to(t, f[MF_PROFILE_ROUTE_TO].value, p);
+  if (which > MF_PROFILE_ROUTE_CIDR) {
+    mf_profile_parse_set_route(t, item, which, f[which].value, iface, p);
+    return;
+  }
   if (cidr_ok < 0 || iface < 0)
     return;
   mf_route_cfg_t *r = &p->routes[p->n_routes++];
   r->cidr = cidr;
   r->iface = (uint32_t)iface;
   r->implicit = false;
+  r->set = 0;
   r->mark = mf_profile_mark(t, item);
 }
 
@@ -155,6 +190,8 @@ void mf_profile_parse_routes(const mf_yaml_tree_t *t, uint32_t key,
       parse_route(t, item, p, &st);
     }
   }
+  if (mf_profile_expand_cidr_sets(t, p) < 0)
+    return; /* full: the implied ::/0 has no room either */
   if (!st.complete || st.unreadable)
     return; /* the default route may be among the items not read */
   if (!st.saw_v4_default) {

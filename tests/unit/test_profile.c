@@ -662,7 +662,8 @@ static const error_case_t error_cases[] = {
      "t.yaml:3:5: route: 'to' is required"},
     {"interfaces: [{name: d, type: direct}]\n"
      "routes:\n  - to: d\n",
-     "t.yaml:3:5: route: 'cidr' is required"},
+     "t.yaml:3:5: route: one of 'cidr', 'cidr_set', 'domain_set' or "
+     "'dns_fallback' is required"},
     {"interfaces: [{name: d, type: direct}]\n"
      "routes:\n  - {cidr: 0.0.0.0/0, to: d, via: x}\n",
      "t.yaml:3:30: unknown key 'via' in route"},
@@ -1658,6 +1659,521 @@ static void test_dump_round_trip(void **state)
   }
 }
 
+/* App Routing: the manual's Selective-VPN and AdBlock scenarios in one
+ * profile, with every key of app_routing, domain_sets, cidr_sets, dns and
+ * the set routes. Interfaces: 0 wg, 1 d (direct), 2 block (reject). */
+#define AR_IFACES                                                              \
+  WG_HEAD "        allowed_ips: [0.0.0.0/0]\n"                                 \
+          "  - {name: d, type: direct}\n"                                      \
+          "  - {name: block, type: reject}\n"
+static const char approute_profile[] =
+    AR_IFACES
+    "app_routing: true\n"
+    "domain_sets:\n"
+    "  streaming: [NetFlix.com., nflxvideo.net, '*.w.example']\n"
+    "  ads: { files: [lists/ads-hosts.txt, /etc/easylist.txt] }\n"
+    "  mixed: { names: [a.example, '=exact.example'], files: [x.txt], "
+    "format: hosts }\n"
+    "  empty:\n"
+    "cidr_sets:\n"
+    "  streaming-ips: [198.38.96.0/19, '2a00:86c0::/32', 8.8.8.8/32]\n"
+    "  unused: [10.9.0.0/16]\n"
+    "dns:\n"
+    "  servers: [8.8.8.8, 1.1.1.1]\n"
+    "  vpn: [8.8.8.8, '[2001:4860:4860::8888]:5353', '2001:4860::1']\n"
+    "  direct: ['1.1.1.1:5353', 1.0.0.1]\n"
+    "  hijack: true\n"
+    "  block: answer\n"
+    "  host_route_grace: 0\n"
+    "  max_host_routes: 1048576\n"
+    "routes:\n"
+    "  - { domain_set: streaming, to: wg }\n"
+    "  - { cidr_set: streaming-ips, to: wg }\n"
+    "  - { cidr: 8.8.8.8/32, to: d }\n"
+    "  - { domain_set: ads, to: block }\n"
+    "  - { dns_fallback: true, to: d }\n"
+    "  - { cidr: 0.0.0.0/0, to: d }\n";
+
+static void assert_server(const mf_dns_server_cfg_t *s, const char *addr,
+                          uint16_t port)
+{
+  uint8_t want[16] = {0};
+  int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+  assert_int_equal(inet_pton(family, addr, want), 1);
+  assert_int_equal(s->family, family);
+  assert_memory_equal(s->addr, want, family == AF_INET ? 4 : 16);
+  assert_int_equal(s->port, port);
+}
+
+static void test_approute_all_keys(void **state)
+{
+  (void)state;
+  assert_valid(approute_profile);
+  const mf_approute_cfg_t *a = &prof->approute;
+  assert_true(a->enabled);
+  assert_int_equal(a->mark.line, 11);
+  assert_int_equal(a->n_domain_sets, 4);
+  const mf_domain_set_cfg_t *s = a->domain_sets;
+  assert_string_equal(s[0].name, "streaming");
+  assert_int_equal(s[0].mark.line, 13);
+  assert_int_equal(s[0].n_names, 3);
+  assert_int_equal(s[0].n_files, 0);
+  /* Names are kept lower case without the trailing dot; "*.x" is x. */
+  assert_string_equal(mf_profile_domain_name(prof, &a->names[0]),
+                      "netflix.com");
+  assert_false(a->names[0].exact);
+  assert_string_equal(mf_profile_domain_name(prof, &a->names[2]),
+                      "w.example");
+  assert_false(a->names[2].exact);
+  assert_string_equal(s[1].name, "ads");
+  assert_int_equal(s[1].n_names, 0);
+  assert_int_equal(s[1].n_files, 2);
+  assert_string_equal(a->files[s[1].first_file].path, "lists/ads-hosts.txt");
+  assert_string_equal(a->files[s[1].first_file + 1].path, "/etc/easylist.txt");
+  assert_int_equal(a->files[s[1].first_file + 1].mark.line, 14);
+  assert_int_equal(a->files[s[1].first_file + 1].mark.column, 39);
+  assert_int_equal(s[1].format, 0); /* auto */
+  assert_int_equal(s[2].n_names, 2);
+  assert_string_equal(
+      mf_profile_domain_name(prof, &a->names[s[2].first_name + 1]),
+      "exact.example");
+  assert_true(a->names[s[2].first_name + 1].exact);
+  assert_int_equal(s[2].n_files, 1);
+  assert_int_equal(s[2].format, 2); /* hosts, as domain_lists.h numbers it */
+  assert_string_equal(s[3].name, "empty");
+  assert_int_equal(s[3].n_names + s[3].n_files, 0);
+
+  assert_int_equal(a->n_cidr_sets, 2);
+  assert_string_equal(a->cidr_sets[0].name, "streaming-ips");
+  assert_int_equal(a->cidr_sets[0].n, 3);
+  assert_prefix(&a->set_cidrs[a->cidr_sets[0].first + 1], "2a00:86c0::/32");
+  assert_int_equal(a->cidr_sets[1].n, 1);
+
+  const mf_dns_cfg_t *dns = &a->dns;
+  assert_int_equal(dns->n_servers, 2);
+  assert_server(&dns->servers[1], "1.1.1.1", 53);
+  assert_int_equal(dns->n_vpn, 3);
+  assert_server(&dns->vpn[0], "8.8.8.8", 53);
+  assert_server(&dns->vpn[1], "2001:4860:4860::8888", 5353);
+  assert_server(&dns->vpn[2], "2001:4860::1", 53);
+  assert_int_equal(dns->n_direct, 2);
+  assert_server(&dns->direct[0], "1.1.1.1", 5353);
+  assert_true(dns->hijack);
+  assert_true(dns->block_answer);
+  assert_int_equal(dns->host_route_grace_s, 0);
+  assert_int_equal(dns->max_host_routes, 1048576);
+
+  /* Set routes in the order written, with their interfaces. */
+  assert_int_equal(a->n_routes, 4);
+  assert_int_equal(a->routes[0].kind, MF_SET_ROUTE_DOMAIN);
+  assert_int_equal(a->routes[0].set, 0);
+  assert_int_equal(a->routes[0].iface, 0);
+  assert_int_equal(a->routes[1].kind, MF_SET_ROUTE_CIDR);
+  assert_int_equal(a->routes[2].kind, MF_SET_ROUTE_DOMAIN);
+  assert_int_equal(a->routes[2].set, 1);
+  assert_int_equal(a->routes[2].iface, 2);
+  assert_int_equal(a->routes[3].kind, MF_SET_ROUTE_FALLBACK);
+  assert_int_equal(a->routes[3].iface, 1);
+  assert_int_equal(a->routes[3].mark.line, 33);
+  assert_true(mf_profile_iface_uses_vpn_dns(prof, 0));
+  assert_false(mf_profile_iface_uses_vpn_dns(prof, 1));
+  assert_false(mf_profile_iface_uses_vpn_dns(prof, 2));
+
+  /* The cidr set became routes after the written ones; 8.8.8.8/32 kept
+   * its cidr route; the implied ::/0 comes last. */
+  assert_int_equal(prof->n_routes, 5);
+  assert_prefix(&prof->routes[0].cidr, "8.8.8.8/32");
+  assert_int_equal(prof->routes[0].iface, 1);
+  assert_int_equal(prof->routes[0].set, 0);
+  assert_null(mf_profile_route_set_name(prof, &prof->routes[0]));
+  assert_prefix(&prof->routes[1].cidr, "0.0.0.0/0");
+  assert_prefix(&prof->routes[2].cidr, "198.38.96.0/19");
+  assert_int_equal(prof->routes[2].iface, 0);
+  assert_string_equal(mf_profile_route_set_name(prof, &prof->routes[2]),
+                      "streaming-ips");
+  assert_int_equal(prof->routes[2].mark.line, 30);
+  assert_prefix(&prof->routes[3].cidr, "2a00:86c0::/32");
+  assert_prefix(&prof->routes[4].cidr, "::/0");
+  assert_true(prof->routes[4].implicit);
+}
+
+/* Without the sections, nothing of App Routing is set but the defaults. */
+static void test_approute_defaults(void **state)
+{
+  (void)state;
+  assert_valid(TAIL);
+  const mf_approute_cfg_t *a = &prof->approute;
+  assert_false(a->enabled);
+  assert_int_equal(a->n_domain_sets + a->n_cidr_sets + a->n_routes, 0);
+  assert_int_equal(a->dns.n_servers + a->dns.n_vpn + a->dns.n_direct, 0);
+  assert_false(a->dns.hijack);
+  assert_false(a->dns.block_answer);
+  assert_int_equal(a->dns.host_route_grace_s, 60);
+  assert_int_equal(a->dns.max_host_routes, 65536);
+  assert_valid("app_routing: false\ndomain_sets:\ncidr_sets: {}\ndns:\n" TAIL);
+  assert_false(prof->approute.enabled);
+  /* cidr_set routes need no app_routing; sets may share a prefix, and the
+   * route written first keeps it. */
+  assert_valid("interfaces: [{name: d, type: direct}, {name: x, type: drop}]\n"
+               "cidr_sets: {a: [10.0.0.0/8, 10.1.0.0/16], b: [10.1.0.0/16]}\n"
+               "routes:\n"
+               "  - {cidr_set: b, to: x}\n"
+               "  - {cidr_set: a, to: d}\n"
+               "  - {cidr: 0.0.0.0/0, to: d}\n");
+  assert_int_equal(prof->n_routes, 4);
+  assert_prefix(&prof->routes[1].cidr, "10.1.0.0/16");
+  assert_int_equal(prof->routes[1].iface, 1);
+  assert_string_equal(mf_profile_route_set_name(prof, &prof->routes[1]), "b");
+  assert_prefix(&prof->routes[2].cidr, "10.0.0.0/8");
+  assert_string_equal(mf_profile_route_set_name(prof, &prof->routes[2]), "a");
+}
+
+/* Interfaces d (direct) and x (drop), App Routing on, then ... */
+#define AR_HEAD                                                                \
+  "interfaces: [{name: d, type: direct}, {name: x, type: drop}]\n"            \
+  "app_routing: true\n"
+/* ... the default route and dns.direct from line 3. */
+#define AR_END                                                                 \
+  "dns: {direct: [1.1.1.1]}\n"                                                 \
+  "routes:\n"                                                                  \
+  "  - {cidr: 0.0.0.0/0, to: d}\n"
+
+static const error_case_t approute_error_cases[] = {
+    {"app_routing: yes\n" TAIL,
+     "t.yaml:1:14: app_routing: expected a boolean (true or false), got "
+     "'yes'"},
+    {AR_HEAD "domain_sets: [a]\n" AR_END,
+     "t.yaml:3:14: domain_sets: expected a mapping, got a list"},
+    {AR_HEAD "domain_sets: {'a b': [x.com]}\n" AR_END,
+     "t.yaml:3:16: 'a b' is not a valid domain set name (1..63 characters of "
+     "A-Z a-z 0-9 _ . -)"},
+    {AR_HEAD "domain_sets:\n  a: [x.com]\n  a: [y.com]\n" AR_END,
+     "t.yaml:5:3: duplicate domain set 'a' (first at 4:3)"},
+    {AR_HEAD "domain_sets: {a: x.com}\n" AR_END,
+     "t.yaml:3:18: domain set 'a': expected a list of names or a mapping "
+     "with names, files and format, got 'x.com'"},
+    {AR_HEAD "domain_sets: {a: [x.com, 'ex ample.com']}\n" AR_END,
+     "t.yaml:3:27: names: 'ex ample.com' is not a domain name: a character "
+     "other than letters, digits, '-', '_' and '.'"},
+    {AR_HEAD "domain_sets: {a: [1.2.3.4]}\n" AR_END,
+     "t.yaml:3:19: names: '1.2.3.4' is not a domain name: an IPv4 address, "
+     "not a name: use a CIDR set"},
+    {AR_HEAD "domain_sets: {a: ['=']}\n" AR_END,
+     "t.yaml:3:20: names: '=' is not a domain name: empty name"},
+    {AR_HEAD "domain_sets: {a: ['x..com']}\n" AR_END,
+     "t.yaml:3:20: names: 'x..com' is not a domain name: empty label (a "
+     "leading dot or two dots)"},
+    {AR_HEAD "domain_sets: {a: {names: [x.com], lists: [y]}}\n" AR_END,
+     "t.yaml:3:35: unknown key 'lists' in domain set"},
+    {AR_HEAD "domain_sets: {a: {files: x.txt}}\n" AR_END,
+     "t.yaml:3:26: files: expected a list, got 'x.txt'"},
+    {AR_HEAD "domain_sets: {a: {files: ['']}}\n" AR_END,
+     "t.yaml:3:28: files: '' is not a usable path (1..255 bytes, no control "
+     "characters)"},
+    {AR_HEAD "domain_sets: {a: {files: [\"a\\tb\"]}}\n" AR_END,
+     "t.yaml:3:28: files: 'a?b' is not a usable path (1..255 bytes, no "
+     "control characters)"},
+    {AR_HEAD "domain_sets: {a: {format: csv}}\n" AR_END,
+     "t.yaml:3:27: format: unknown list format 'csv' (known: auto, plain, "
+     "hosts, adblock, dnsmasq)"},
+    {AR_HEAD "cidr_sets: {n: 10.0.0.0/8}\n" AR_END,
+     "t.yaml:3:16: cidr_sets: expected a list, got '10.0.0.0/8'"},
+    {AR_HEAD "cidr_sets: {n: [10.0.0.1/8]}\n" AR_END,
+     "t.yaml:3:17: 10.0.0.1/8 has host bits set; did you mean 10.0.0.0/8?"},
+    {AR_HEAD "cidr_sets: {n: [foo]}\n" AR_END,
+     "t.yaml:3:17: cidr_sets: 'foo' is not an IP prefix: not an IP address"},
+    {AR_HEAD "cidr_sets: {n: [], n: []}\n" AR_END,
+     "t.yaml:3:20: duplicate cidr set 'n' (first at 3:13)"},
+    {AR_HEAD "dns: [1.1.1.1]\n" AR_END,
+     "t.yaml:3:6: dns: expected a mapping, got a list"},
+    {"dns: {upstreams: []}\n" TAIL,
+     "t.yaml:1:7: unknown key 'upstreams' in dns"},
+    {"dns: {vpn: [1.1.1]}\n" TAIL,
+     "t.yaml:1:13: vpn: '1.1.1' is not a DNS server: not an IP address"},
+    {"dns: {vpn: ['1.1.1.1:0']}\n" TAIL,
+     "t.yaml:1:14: vpn: '1.1.1.1:0' is not a DNS server: the port must be "
+     "1..65535"},
+    {"dns: {servers: ['[2606::1]:99999']}\n" TAIL,
+     "t.yaml:1:18: servers: '[2606::1]:99999' is not a DNS server: the port "
+     "must be 1..65535"},
+    {"dns: {direct: ['[1.1.1.1]:53']}\n" TAIL,
+     "t.yaml:1:17: direct: '[1.1.1.1]:53' is not a DNS server: not an IPv6 "
+     "address between [ ]"},
+    {"dns: {direct: ['2606::1::53']}\n" TAIL,
+     "t.yaml:1:17: direct: '2606::1::53' is not a DNS server: not an IP "
+     "address (an IPv6 address with a port goes in brackets: "
+     "[address]:port)"},
+    {"dns: {direct: [1.1.1.1, 1.1.1.2, 1.1.1.3, 1.1.1.4, 1.1.1.5]}\n" TAIL,
+     "t.yaml:1:52: direct: at most 4 servers"},
+    {"dns: {block: drop}\n" TAIL,
+     "t.yaml:1:14: block: expected resolve or answer, got 'drop'"},
+    {"dns: {hijack: 1}\n" TAIL,
+     "t.yaml:1:15: hijack: expected a boolean (true or false), got '1'"},
+    {"dns: {host_route_grace: 86401}\n" TAIL,
+     "t.yaml:1:25: host_route_grace: 86401 is out of range (0..86400)"},
+    {"dns: {max_host_routes: 8}\n" TAIL,
+     "t.yaml:1:24: max_host_routes: 8 is out of range (16..1048576)"},
+    /* set routes */
+    {AR_HEAD "dns: {direct: [1.1.1.1]}\n"
+             "routes:\n  - {cidr: 0.0.0.0/0, to: d}\n"
+             "  - {domain_set: nope, to: d}\n",
+     "t.yaml:6:18: domain_set: no domain set named 'nope' (declare it under "
+     "domain_sets)"},
+    {AR_HEAD "dns: {direct: [1.1.1.1]}\n"
+             "routes:\n  - {cidr: 0.0.0.0/0, to: d}\n"
+             "  - {cidr_set: nope, to: d}\n",
+     "t.yaml:6:16: cidr_set: no cidr set named 'nope' (declare it under "
+     "cidr_sets)"},
+    {AR_HEAD "domain_sets: {a: [x.com]}\n" AR_END
+             "  - {domain_set: a, to: d}\n"
+             "  - {domain_set: a, to: x}\n",
+     "t.yaml:8:18: domain set 'a' is routed twice (first at 7:5)"},
+    {AR_HEAD "cidr_sets: {a: [10.0.0.0/8]}\n" AR_END
+             "  - {cidr_set: a, to: d}\n"
+             "  - {cidr_set: a, to: x}\n",
+     "t.yaml:8:16: cidr set 'a' is routed twice (first at 7:5)"},
+    {AR_HEAD AR_END "  - {dns_fallback: true, to: d}\n"
+                    "  - {dns_fallback: true, to: x}\n",
+     "t.yaml:7:5: duplicate dns_fallback route (first at 6:5)"},
+    {AR_HEAD AR_END "  - {dns_fallback: false, to: d}\n",
+     "t.yaml:6:20: dns_fallback: only 'true' means something; leave the "
+     "route out instead"},
+    {AR_HEAD AR_END "  - {dns_fallback: 1, to: d}\n",
+     "t.yaml:6:20: dns_fallback: expected a boolean (true or false), got "
+     "'1'"},
+    {"interfaces: [{name: d, type: direct}]\n"
+     "app_routing: false\n"
+     "domain_sets: {a: [x.com]}\n" AR_END "  - {domain_set: a, to: d}\n",
+     "t.yaml:7:5: domain_set routes need app_routing: true"},
+    {"interfaces: [{name: d, type: direct}]\n" AR_END
+     "  - {dns_fallback: true, to: d}\n",
+     "t.yaml:5:5: dns_fallback routes need app_routing: true"},
+    {AR_HEAD "domain_sets: {a: [x.com]}\n" AR_END
+             "  - {cidr: 10.0.0.0/8, domain_set: a, to: d}\n",
+     "t.yaml:7:24: route: 'cidr' and 'domain_set' do not go together (one "
+     "of cidr, cidr_set, domain_set, dns_fallback per route)"},
+    {AR_HEAD "domain_sets: {a: [x.com]}\n" AR_END
+             "  - {domain_set: a, to: nowhere}\n",
+     "t.yaml:7:25: no interface named 'nowhere'"},
+    {AR_HEAD "domain_sets: {a: [x.com]}\n"
+             "routes:\n  - {cidr: 0.0.0.0/0, to: d}\n"
+             "  - {domain_set: a, to: x}\n",
+     "t.yaml:6:5: domain set 'a' goes to 'x': its names need DNS servers in "
+     "dns.direct"},
+    {WG_HEAD "        allowed_ips: [0.0.0.0/0]\n"
+             "app_routing: true\n"
+             "dns: {direct: [1.1.1.1]}\n"
+             "routes:\n  - {cidr: 0.0.0.0/0, to: wg}\n"
+             "  - {dns_fallback: true, to: wg}\n",
+     "t.yaml:13:5: the dns fallback goes to 'wg': its names need DNS servers "
+     "in dns.vpn"},
+};
+
+static void test_approute_error_messages(void **state)
+{
+  (void)state;
+  size_t failed = 0;
+  for (size_t k = 0;
+       k < sizeof(approute_error_cases) / sizeof(approute_error_cases[0]);
+       k++) {
+    const error_case_t *c = &approute_error_cases[k];
+    int rc = load(c->yaml);
+    if (rc != -1 || diag.n_errors < 1 || strcmp(diag.first, c->first) != 0) {
+      print_error("case %zu:\n  yaml: %s\n  want: %s\n  got:  %s (rc %d)\n", k,
+                  c->yaml, c->first, diag.first, rc);
+      failed++;
+    }
+  }
+  assert_int_equal(failed, 0);
+}
+
+/* Appends formatted text at y + k; returns the new end. */
+static size_t append(char *y, size_t cap, size_t k, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static size_t append(char *y, size_t cap, size_t k, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(y + k, cap - k, fmt, ap);
+  va_end(ap);
+  assert_true(n >= 0 && (size_t)n < cap - k);
+  return k + (size_t)n;
+}
+
+static void test_approute_bounds(void **state)
+{
+  (void)state;
+  size_t cap = 1 << 20, k;
+  char *y = malloc(cap);
+  char want[160];
+  assert_non_null(y);
+
+  /* One domain set over the bound: one error at its key. */
+  k = append(y, cap, 0, AR_HEAD "domain_sets:\n");
+  for (uint32_t s = 0; s <= MF_PROFILE_MAX_DOMAIN_SETS; s++)
+    k = append(y, cap, k, "  s%u: [x%u.example]\n", s, s);
+  append(y, cap, k, AR_END);
+  assert_int_equal(load(y), -1);
+  assert_int_equal(diag.n_errors, 1);
+  snprintf(want, sizeof(want), "t.yaml:%u:3: domain_sets: at most %u sets",
+           4 + MF_PROFILE_MAX_DOMAIN_SETS, MF_PROFILE_MAX_DOMAIN_SETS);
+  assert_string_equal(diag.first, want);
+  /* Exactly the bound loads, each set routed. */
+  k = append(y, cap, 0, AR_HEAD "domain_sets:\n");
+  for (uint32_t s = 0; s < MF_PROFILE_MAX_DOMAIN_SETS; s++)
+    k = append(y, cap, k, "  s%u: [x%u.example]\n", s, s);
+  k = append(y, cap, k, AR_END);
+  for (uint32_t s = 0; s < MF_PROFILE_MAX_DOMAIN_SETS; s++)
+    k = append(y, cap, k, "  - {domain_set: s%u, to: x}\n", s);
+  assert_valid(y);
+  assert_int_equal(prof->approute.n_domain_sets, MF_PROFILE_MAX_DOMAIN_SETS);
+  assert_int_equal(prof->approute.n_routes, MF_PROFILE_MAX_DOMAIN_SETS);
+
+  /* Inline names: all sets together. */
+  k = append(y, cap, 0, AR_HEAD "domain_sets:\n  a:\n");
+  for (uint32_t n = 0; n <= MF_PROFILE_MAX_INLINE_NAMES; n++)
+    k = append(y, cap, k, "    - n%u.example\n", n);
+  append(y, cap, k, AR_END);
+  assert_int_equal(load(y), -1);
+  assert_int_equal(diag.n_errors, 1);
+  snprintf(want, sizeof(want),
+           "t.yaml:%u:7: names: at most %u names (%u bytes) in the profile; "
+           "put long lists in files",
+           5 + MF_PROFILE_MAX_INLINE_NAMES, MF_PROFILE_MAX_INLINE_NAMES,
+           MF_PROFILE_INLINE_TEXT);
+  assert_string_equal(diag.first, want);
+  /* The text bound: names of 253 characters fill it before the count. */
+  char longname[254];
+  for (int c = 0; c < 253; c++)
+    longname[c] = (c % 64 == 63) ? '.' : 'a';
+  longname[253] = 0;
+  k = append(y, cap, 0, AR_HEAD "domain_sets:\n  a:\n");
+  for (uint32_t n = 0; n < 300; n++)
+    k = append(y, cap, k, "    - %s\n", longname);
+  append(y, cap, k, AR_END);
+  assert_int_equal(load(y), -1);
+  assert_int_equal(diag.n_errors, 1);
+  snprintf(want, sizeof(want),
+           "t.yaml:%u:7: names: at most %u names (%u bytes) in the profile; "
+           "put long lists in files",
+           5 + MF_PROFILE_INLINE_TEXT / 254, MF_PROFILE_MAX_INLINE_NAMES,
+           MF_PROFILE_INLINE_TEXT);
+  assert_string_equal(diag.first, want);
+
+  /* Files per set. */
+  k = append(y, cap, 0, AR_HEAD "domain_sets:\n  a:\n    files:\n");
+  for (uint32_t f = 0; f <= MF_PROFILE_MAX_SET_FILES; f++)
+    k = append(y, cap, k, "      - f%u.txt\n", f);
+  append(y, cap, k, AR_END);
+  assert_int_equal(load(y), -1);
+  assert_int_equal(diag.n_errors, 1);
+  snprintf(want, sizeof(want),
+           "t.yaml:%u:9: files: at most %u files per domain set",
+           6 + MF_PROFILE_MAX_SET_FILES, MF_PROFILE_MAX_SET_FILES);
+  assert_string_equal(diag.first, want);
+
+  /* CIDR set prefixes, all sets together. */
+  k = append(y, cap, 0, AR_HEAD "cidr_sets:\n  a:\n");
+  for (uint32_t n = 0; n <= MF_PROFILE_MAX_SET_CIDRS; n++)
+    k = append(y, cap, k, "    - 10.%u.%u.0/24\n", (n >> 8) & 255, n & 255);
+  append(y, cap, k, AR_END);
+  assert_int_equal(load(y), -1);
+  assert_int_equal(diag.n_errors, 1);
+  snprintf(want, sizeof(want),
+           "t.yaml:%u:7: cidr_sets: at most %u prefixes in all sets",
+           5 + MF_PROFILE_MAX_SET_CIDRS, MF_PROFILE_MAX_SET_CIDRS);
+  assert_string_equal(diag.first, want);
+  /* A full set routed: with the written routes it overflows the routes. */
+  k = append(y, cap, 0, AR_HEAD "cidr_sets:\n  a:\n");
+  for (uint32_t n = 0; n < MF_PROFILE_MAX_SET_CIDRS; n++)
+    k = append(y, cap, k, "    - 10.%u.%u.0/24\n", (n >> 8) & 255, n & 255);
+  k = append(y, cap, k, AR_END "  - {cidr: 11.0.0.0/8, to: d}\n"
+                               "  - {cidr_set: a, to: x}\n");
+  assert_int_equal(load(y), -1);
+  assert_int_equal(diag.n_errors, 1);
+  snprintf(want, sizeof(want),
+           "t.yaml:%u:5: routes: no room for cidr set 'a' (at most %u "
+           "routes, set prefixes included)",
+           9 + MF_PROFILE_MAX_SET_CIDRS, MF_PROFILE_MAX_ROUTES);
+  assert_string_equal(diag.first, want);
+  free(y);
+}
+
+/* What check prints for App Routing loads back to the same, and prints the
+ * same again. */
+static void test_approute_dump(void **state)
+{
+  (void)state;
+  static mf_profile_t again;
+  static const char *const profiles[] = {
+      "interfaces: [{name: d, type: direct}, {name: 'null', type: drop}]\n"
+      "app_routing: true\n"
+      "domain_sets:\n"
+      "  'null': ['null', '=true', x.example]\n"
+      "  files: {files: [\"it's here.txt\", /abs/b.txt], format: adblock}\n"
+      "  both: {names: [y.example], files: [c.txt]}\n"
+      "  none:\n"
+      "cidr_sets: {c: [10.0.0.0/8, '::/0'], 'null': []}\n"
+      "dns:\n"
+      "  vpn: ['[::1]:54', '::2']\n"
+      "  direct: [1.1.1.1]\n"
+      "  block: answer\n"
+      "routes:\n"
+      "  - {cidr: 0.0.0.0/0, to: d}\n"
+      "  - {domain_set: 'null', to: 'null'}\n"
+      "  - {cidr_set: c, to: 'null'}\n"
+      "  - {cidr: 10.0.0.0/8, to: d}\n"
+      "  - {dns_fallback: true, to: d}\n"
+      "  - {cidr_set: 'null', to: d}\n",
+      "dns: {servers: ['9.9.9.9:9953'], hijack: true}\n" TAIL,
+  };
+  for (size_t k = 0; k < sizeof(profiles) / sizeof(profiles[0]); k++) {
+    assert_valid(profiles[k]);
+    char *out = NULL, *out2 = NULL;
+    size_t out_len = 0, out2_len = 0;
+    FILE *f = open_memstream(&out, &out_len);
+    mf_profile_dump(prof, f);
+    fclose(f);
+    memset(&diag, 0, sizeof(diag));
+    int rc = mf_profile_load_string(out, out_len, "t.yaml", &again, &diag);
+    if (rc != 0)
+      print_error("%s\n%s\n", diag.first, out);
+    assert_int_equal(rc, 0);
+    f = open_memstream(&out2, &out2_len);
+    mf_profile_dump(&again, f);
+    fclose(f);
+    assert_string_equal(out, out2);
+    const mf_approute_cfg_t *a = &prof->approute, *b = &again.approute;
+    assert_int_equal(a->enabled, b->enabled);
+    assert_int_equal(a->n_domain_sets, b->n_domain_sets);
+    assert_int_equal(a->n_names, b->n_names);
+    assert_memory_equal(a->name_text, b->name_text, a->name_text_len);
+    assert_int_equal(a->n_files, b->n_files);
+    for (uint32_t i = 0; i < a->n_files; i++)
+      assert_string_equal(a->files[i].path, b->files[i].path);
+    assert_int_equal(a->n_set_cidrs, b->n_set_cidrs);
+    assert_int_equal(a->n_routes, b->n_routes);
+    for (uint32_t r = 0; r < a->n_routes; r++) {
+      assert_int_equal(a->routes[r].kind, b->routes[r].kind);
+      assert_int_equal(a->routes[r].set, b->routes[r].set);
+      assert_int_equal(a->routes[r].iface, b->routes[r].iface);
+    }
+    assert_int_equal(again.n_routes, prof->n_routes);
+    for (uint32_t r = 0; r < prof->n_routes; r++) {
+      assert_true(
+          mf_prefix_equal(&again.routes[r].cidr, &prof->routes[r].cidr));
+      assert_int_equal(again.routes[r].iface, prof->routes[r].iface);
+      assert_int_equal(again.routes[r].set, prof->routes[r].set);
+    }
+    assert_int_equal(a->dns.n_vpn, b->dns.n_vpn);
+    assert_int_equal(a->dns.n_servers, b->dns.n_servers);
+    assert_true(a->dns.hijack == b->dns.hijack &&
+                a->dns.block_answer == b->dns.block_answer);
+    free(out);
+    free(out2);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1687,6 +2203,11 @@ int main(void)
       cmocka_unit_test(test_hoststack_all_keys),
       cmocka_unit_test(test_hoststack_multiple_errors),
       cmocka_unit_test(test_hoststack_dump),
+      cmocka_unit_test(test_approute_all_keys),
+      cmocka_unit_test(test_approute_defaults),
+      cmocka_unit_test(test_approute_error_messages),
+      cmocka_unit_test(test_approute_bounds),
+      cmocka_unit_test(test_approute_dump),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
