@@ -11,6 +11,7 @@
 #include "config/profile_dump.h"
 #include "control/client.h"
 #include "daemon/daemon.h"
+#include "routing/approute.h"
 
 #define MF_DEFAULT_RUN_DIR "/run/mintflow"
 
@@ -22,6 +23,8 @@ static void usage(FILE *f)
           "  check -c PROFILE                  validate a profile, change nothing\n"
           "  profile default                   print the embedded default profile\n"
           "  show version|interfaces|ip fib|errors|runtime|trace|wireguard|sessions|hoststack\n"
+          "  show dns [cache|log|routes]       the DNS server (app_routing: true)\n"
+          "  dns flush [routes]                empty its cache (and learned routes)\n"
           "  set hoststack [max-sessions N] [tcp-idle S] [tcp-connect-timeout S]\n"
           "                [udp-idle S] [icmp-idle S]\n"
           "  set fault tun-drop FRACTION   drop that share of TUN packets (tests)\n"
@@ -79,11 +82,18 @@ static int cmd_check(const cli_t *cli)
   }
   static mf_profile_t p;
   mf_diag_t diag = {.out = stderr};
-  if (mf_profile_load_file(cli->profile, &p, &diag) < 0) {
+  static mf_approute_t ar; /* reads the domain sets' list files */
+  if (mf_profile_load_file(cli->profile, &p, &diag) < 0 ||
+      mf_approute_build(&p, &ar, &diag) < 0) {
     fprintf(stderr, "mintflow: %s: %u error(s)\n", cli->profile, diag.n_errors);
     return 1;
   }
   mf_profile_dump(&p, stdout);
+  for (uint32_t k = 0; k < ar.n_sets; k++)
+    printf("# domain set %s: %u names loaded (%u list files; %u lines skipped)\n",
+           ar.sets[k].name, ar.sets[k].n_names, ar.sets[k].n_files,
+           ar.sets[k].lines_skipped);
+  mf_approute_free(&ar);
   printf("%s: valid\n", cli->profile);
   return 0;
 }
@@ -137,7 +147,7 @@ int main(int argc, char **argv)
   if (!strcmp(cmd, "export"))
     return mf_cli_export(cli.profile, cli.argc - 1, cli.argv + 1);
   if (!strcmp(cmd, "show") || !strcmp(cmd, "trace") || !strcmp(cmd, "clear") ||
-      !strcmp(cmd, "pcap") || !strcmp(cmd, "set")) {
+      !strcmp(cmd, "pcap") || !strcmp(cmd, "set") || !strcmp(cmd, "dns")) {
     if (!strcmp(cmd, "pcap") && absolutize_pcap_file(&cli) < 0)
       return 1;
     return mf_ctl_client_call(socket, cli.argc, cli.argv);

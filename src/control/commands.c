@@ -12,6 +12,7 @@
 #include "core/graph_rt.h"
 #include "core/trace.h"
 #include "fib/fib.h"
+#include "dns/dns_server.h"
 #include "hoststack/hoststack.h"
 #include "ip/format.h"
 #include "wireguard/keys.h"
@@ -528,6 +529,49 @@ static int pcap(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
   return -1;
 }
 
+/* The built-in DNS server, when App Routing runs it. */
+static mf_dns_server_t *dns_server(mf_ctl_ctx_t *c, mf_out_t *out)
+{
+  uint32_t i = mf_graph_node_index(c->vm, "dns-input");
+  mf_dns_server_t *s = i == MF_NODE_INVALID ? NULL : c->vm->nodes[i].ctx;
+  if (!s)
+    mf_out_printf(out, "no DNS server: app_routing is off\n");
+  return s;
+}
+
+/* show dns [cache|log|routes]: counters, the cache, recent queries, the
+ * host routes answers installed. */
+static int show_dns(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  mf_dns_server_t *s = dns_server(c, out);
+  if (!s)
+    return 0;
+  if (argc == 0)
+    return mf_dns_server_show_stats(s, out);
+  if (strcmp(argv[0], "cache") == 0)
+    return mf_dns_server_show_cache(s, mono_ns(), out);
+  if (strcmp(argv[0], "log") == 0)
+    return mf_dns_server_show_log(s, mono_ns(), out);
+  if (strcmp(argv[0], "routes") == 0)
+    return mf_dns_server_show_routes(s, mono_ns(), out);
+  mf_out_printf(out, "usage: show dns [cache|log|routes]\n");
+  return -1;
+}
+
+/* dns flush [routes]: empties the cache (and drops the learned routes). */
+static int dns_flush(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  mf_dns_server_t *s = dns_server(c, out);
+  if (!s)
+    return -1;
+  bool routes = argc == 1 && strcmp(argv[0], "routes") == 0;
+  if (argc > 1 || (argc == 1 && !routes)) {
+    mf_out_printf(out, "usage: dns flush [routes]\n");
+    return -1;
+  }
+  return mf_dns_server_flush(s, routes, out);
+}
+
 static const struct {
   const char *verb, *object;
   command_fn *fn;
@@ -540,6 +584,8 @@ static const struct {
     {"show", "trace", show_trace},
     {"show", "wireguard", show_wireguard},
     {"show", "sessions", show_sessions},
+    {"show", "dns", show_dns},
+    {"dns", "flush", dns_flush},
     {"show", "hoststack", show_hoststack},
     {"set", "hoststack", set_hoststack},
     {"set", "fault", set_fault},
@@ -565,7 +611,8 @@ int mf_ctl_execute(void *ctx, int argc, char **argv, mf_out_t *out)
   for (int i = 0; i < argc; i++)
     mf_out_printf(out, " %s", argv[i]);
   mf_out_printf(out, "\ncommands: show version|interfaces|ip fib|errors|runtime|trace|wireguard|"
-                     "sessions|hoststack, set hoststack ..., "
+                     "sessions|hoststack|dns [cache|log|routes], dns flush [routes], "
+                     "set hoststack ..., set fault ..., "
                      "trace add NODE COUNT, clear trace|errors|runtime|interfaces, "
                      "pcap start|stop\n");
   return -1;

@@ -14,6 +14,8 @@
 
 #include "capture/capture.h"
 #include "config/profile.h"
+#include "dns/dns_server.h"
+#include "routing/approute.h"
 #include "control/commands.h"
 #include "control/server.h"
 #include "core/graph_rt.h"
@@ -34,6 +36,8 @@ typedef struct {
   mf_vm_t vm;
   mf_tun_t tun;
   mf_profile_t *profile;
+  mf_approute_t approute;
+  mf_dns_server_t *dns;
   mf_netconf_state_t *netconf;
   mf_ctl_server_t ctl;
   mf_ctl_ctx_t ctl_ctx;
@@ -59,6 +63,10 @@ static int load_profile(mf_daemon_t *d, const char *path)
   int rv = path ? mf_profile_load_file(path, d->profile, &diag)
                 : mf_profile_load_string(text, strlen(text), "<default>",
                                          d->profile, &diag);
+  /* Domain-set lists are read here too: a missing file stops the start
+   * before anything on the system changes. */
+  if (rv == 0)
+    rv = mf_approute_build(d->profile, &d->approute, &diag);
   if (rv < 0)
     mf_log_error("profile %s: %u error(s); nothing was changed",
                  path ? path : "<default>", diag.n_errors);
@@ -211,6 +219,7 @@ static void main_loop(mf_daemon_t *d)
   int tick = d->vm.wg ? MF_TICK_MS : 1000;
   while (!d->stop) {
     int timeout = mf_hoststack_timeout_ms(d->vm.hs, mono_ns(), tick);
+    timeout = mf_dns_server_timeout_ms(d->dns, mono_ns(), timeout);
     int n = epoll_wait(d->epfd, ev, 32, timeout);
     if (n < 0 && errno != EINTR) {
       mf_log_error("epoll_wait: %s", strerror(errno));
@@ -239,8 +248,9 @@ static void main_loop(mf_daemon_t *d)
       mf_wg_main_tick(d->vm.wg, d->vm.now_ns);
       mf_graph_run(&d->vm); /* what the timers released */
     }
+    mf_dns_server_tick(d->dns, d->vm.now_ns);
     mf_hoststack_tick(d->vm.hs, d->vm.now_ns);
-    mf_graph_run(&d->vm); /* what the TCP timers sent */
+    mf_graph_run(&d->vm); /* what the TCP and DNS timers sent */
     mf_ctl_server_expire(&d->ctl, d->vm.now_ns);
   }
 }
@@ -257,6 +267,7 @@ static void teardown(mf_daemon_t *d)
     mf_netconf_down(d->netconf);
   mf_tun_close(&d->tun);
   mf_dataplane_free(&d->vm);
+  mf_approute_free(&d->approute);
   if (d->sigfd >= 0)
     close(d->sigfd);
   if (d->epfd >= 0)
@@ -280,8 +291,10 @@ static int start(mf_daemon_t *d, const mf_daemon_opts_t *o)
   }
   d->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (d->epfd < 0 || open_signals(d) < 0 || open_tun(d) < 0 ||
-      mf_dataplane_init(&d->vm, d->profile, &d->tun) < 0)
+      mf_dataplane_init(&d->vm, d->profile, &d->tun) < 0 ||
+      mf_dataplane_start_dns(&d->vm, d->profile, &d->approute, mono_ns()) < 0)
     return -1;
+  d->dns = mf_dataplane_dns(&d->vm);
   d->tun_input = mf_graph_node_index(&d->vm, "tun-input");
   d->ctl_ctx = (mf_ctl_ctx_t){&d->vm, d->profile->source, mono_ns()};
   if (mf_ctl_server_open(&d->ctl, o->socket_path, d->epfd, mf_ctl_execute,

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/trace.h"
 #include "daemon/node_table.h"
+#include "dns/dns_server.h"
 #include "fib/fib.h"
 #include "hoststack/hoststack.h"
 #include "ip/icmp_error.h"
@@ -147,9 +148,35 @@ int mf_dataplane_init(mf_vm_t *vm, const mf_profile_t *p, mf_tun_t *tun)
   return rv < 0 ? rv : start_wireguard(vm, p);
 }
 
+int mf_dataplane_start_dns(mf_vm_t *vm, const mf_profile_t *p,
+                           const mf_approute_t *ar, uint64_t now_ns)
+{
+  if (!ar || !ar->enabled)
+    return 0;
+  mf_dns_server_t *s = mf_dns_server_create(vm, ar, p->tun.stack_addresses,
+                                            p->tun.n_stack_addresses, NULL,
+                                            now_ns);
+  if (!s)
+    return -ENOMEM;
+  vm->nodes[mf_graph_node_index(vm, "dns-input")].ctx = s;
+  return 0;
+}
+
+mf_dns_server_t *mf_dataplane_dns(const mf_vm_t *vm)
+{
+  uint32_t i = mf_graph_node_index(vm, "dns-input");
+  return i == MF_NODE_INVALID ? NULL : vm->nodes[i].ctx;
+}
+
 void mf_dataplane_free(mf_vm_t *vm)
 {
   mf_trace_clear(vm);
+  /* Before the FIB: the server removes its host routes from it. */
+  uint32_t dns = mf_graph_node_index(vm, "dns-input");
+  if (dns != MF_NODE_INVALID) {
+    mf_dns_server_destroy(vm->nodes[dns].ctx);
+    vm->nodes[dns].ctx = NULL;
+  }
   uint32_t icmp = mf_graph_node_index(vm, "icmp-too-big");
   if (icmp != MF_NODE_INVALID)
     free(vm->nodes[icmp].ctx);

@@ -7,6 +7,7 @@
 #include "config/profile.h"
 #include "core/vm.h"
 #include "io/tun.h"
+#include "routing/approute.h"
 
 /* Interface indices: 0 the TUN, 1 the stack (local), then the profile's
  * interfaces in order, so profile interface i is vm interface i + 2. */
@@ -22,5 +23,13 @@
  * interface index 0. Returns 0 or -errno, logged. */
 int mf_dataplane_init(mf_vm_t *vm, const mf_profile_t *p, mf_tun_t *tun);
 void mf_dataplane_free(mf_vm_t *vm);
+
+struct mf_dns_server;
+/* Starts the DNS server on the stack's addresses when App Routing is on
+ * (ar borrowed: it must outlive the data plane). 0 or -ENOMEM, logged. */
+int mf_dataplane_start_dns(mf_vm_t *vm, const mf_profile_t *p,
+                           const mf_approute_t *ar, uint64_t now_ns);
+/* The running DNS server, or NULL. */
+struct mf_dns_server *mf_dataplane_dns(const mf_vm_t *vm);
 
 #endif

@@ -77,6 +77,7 @@ typedef struct {
   uint8_t remote_addr[16];
   uint16_t remote_port;
   uint8_t tcp_flags;  /* MF_HS_TCP_* */
+  bool local_app;     /* the app is the stack itself (its DNS server) */
   uint32_t ep_events; /* TCP: what epoll watches on fd */
   uint16_t up_id;       /* ICMP: upstream identifier, network order */
   int fd;               /* UDP: the session's socket; ICMP: -1 (shared) */

@@ -3,7 +3,9 @@
  * recvmmsg), each becoming an IP packet from the remote to the app,
  * checksums computed. A TCP session's: its connect finished, or it can be
  * read or written (tcp_session.c); the segments for the app it yields go
- * the same way. All leave through tun-output.
+ * the same way. All leave through tun-output, except datagrams for the
+ * stack's own sockets (the DNS server's upstream queries), which go to
+ * ip4-local / ip6-local.
  * Sets: current_data/current_length (the whole packet), l4_offset,
  * F_IS_IP6, rx_if (the direct interface), tx_if (the TUN).
  * Next: tun-output, or error-drop. */
@@ -18,7 +20,23 @@
 
 static const mf_error_desc_t hs_input_errors[] = {HS_INPUT_ERRORS(MF_ERROR_DESC)};
 
-enum { HS_INPUT_NEXT_DROP, HS_INPUT_NEXT_TUN_OUTPUT };
+enum {
+  HS_INPUT_NEXT_DROP,
+  HS_INPUT_NEXT_TUN_OUTPUT,
+  HS_INPUT_NEXT_IP4_LOCAL,
+  HS_INPUT_NEXT_IP6_LOCAL,
+};
+
+/* Where a datagram for the app goes: the TUN, or, when the app is the
+ * stack itself (the DNS server's upstream queries), its own input. */
+static uint16_t deliver_next(const mf_hoststack_t *hs, uint32_t si,
+                             const mf_buffer_t *b)
+{
+  if (si == MF_HS_INVALID || !hs->sessions[si].local_app)
+    return HS_INPUT_NEXT_TUN_OUTPUT;
+  return b->flags & MF_BUFFER_F_IS_IP6 ? HS_INPUT_NEXT_IP6_LOCAL
+                                       : HS_INPUT_NEXT_IP4_LOCAL;
+}
 
 #define HS_INPUT_BATCH MF_UDP_BATCH
 
@@ -157,7 +175,7 @@ static uint32_t hs_input_fn(mf_vm_t *vm, mf_node_rt_t *node, uint32_t *unused,
     else
       err = mf_hs_icmp_deliver(hs, family, b, &rx.from[i], vm->now_ns);
     nexts[i] = err >= 0 ? mf_graph_drop(node, b, (uint32_t)err)
-                        : HS_INPUT_NEXT_TUN_OUTPUT;
+                        : deliver_next(hs, si, b);
   }
   mf_graph_enqueue(vm, node, bi, nexts, n);
   return n;
@@ -167,9 +185,11 @@ const mf_node_reg_t mf_hs_input_node = {
     .name = "hs-input",
     .type = MF_NODE_INPUT,
     .fn = hs_input_fn,
-    .n_next = 2,
+    .n_next = 4,
     .next_nodes = {[HS_INPUT_NEXT_DROP] = "error-drop",
-                   [HS_INPUT_NEXT_TUN_OUTPUT] = "tun-output"},
+                   [HS_INPUT_NEXT_TUN_OUTPUT] = "tun-output",
+                   [HS_INPUT_NEXT_IP4_LOCAL] = "ip4-local",
+                   [HS_INPUT_NEXT_IP6_LOCAL] = "ip6-local"},
     .n_errors = HS_INPUT_N_ERROR,
     .errors = hs_input_errors,
 };

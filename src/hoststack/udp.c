@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "daemon/dataplane.h"
 #include "hoststack/hs_internal.h"
 #include "ip/checksum.h"
 #include "ip/headers.h"
@@ -108,6 +109,7 @@ int mf_hs_udp_send(mf_hoststack_t *hs, mf_buffer_t *b, uint64_t now)
     if (si == MF_HS_INVALID)
       return HS_DIRECT_ERROR_SESSION_LIMIT;
     hs->sessions[si].if_index = b->tx_if;
+    hs->sessions[si].local_app = b->rx_if == MF_IF_LOCAL_INDEX;
     if (udp_session_socket(hs, si) < 0) {
       hs->c.socket_errors++;
       mf_hoststack_close(hs, si);

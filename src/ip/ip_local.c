@@ -1,9 +1,13 @@
 /* ip4-local, ip6-local: packets for the stack's own addresses. The stack
  * answers ICMP and ICMPv6 echo (RFC 792, RFC 4443 4.1) in place; TCP gets a
- * RST through the reject node; nothing listens on UDP yet.
+ * RST through the reject node; UDP to the DNS server's ports (53, and the
+ * source ports of its forwarded queries) goes to dns-input; other UDP has
+ * no listener.
  * Uses: l4_offset, rx_if. Sets: tx_if = rx_if for replies.
- * Next: tun-output (echo replies), ip4/ip6-reject (TCP), error-drop. */
+ * Next: tun-output (echo replies), ip4/ip6-reject (TCP), dns-input,
+ * error-drop. */
 #include "core/graph_rt.h"
+#include "dns/dns_server.h"
 #include "ip/checksum.h"
 #include "ip/headers.h"
 #include "ip/nodes.h"
@@ -26,9 +30,27 @@ enum {
 
 static const mf_error_desc_t ip_local_errors[] = {IP_LOCAL_ERRORS(MF_ERROR_DESC)};
 
-enum { IP_LOCAL_NEXT_DROP, IP_LOCAL_NEXT_TUN_OUTPUT, IP_LOCAL_NEXT_REJECT };
+enum {
+  IP_LOCAL_NEXT_DROP,
+  IP_LOCAL_NEXT_TUN_OUTPUT,
+  IP_LOCAL_NEXT_REJECT,
+  IP_LOCAL_NEXT_DNS,
+  IP_LOCAL_N_NEXT
+};
 
 #define MF_LOCAL_TTL 64
+
+/* UDP for the DNS server: dns-input checks the rest of the header. */
+static uint16_t udp_local(mf_node_rt_t *node, mf_buffer_t *b)
+{
+  if ((uint32_t)(b->current_length - b->l4_offset) >= sizeof(mf_udp_header_t)) {
+    const mf_udp_header_t *udp =
+        (const mf_udp_header_t *)(mf_buffer_data(b) + b->l4_offset);
+    if (mf_dns_server_port(__builtin_bswap16(udp->dst_port)))
+      return IP_LOCAL_NEXT_DNS;
+  }
+  return mf_graph_drop(node, b, IP_LOCAL_ERROR_NO_LISTENER);
+}
 
 static uint16_t ip4_echo_reply(mf_node_rt_t *node, mf_buffer_t *b)
 {
@@ -66,7 +88,7 @@ static uint16_t ip4_local_one(mf_node_rt_t *node, mf_buffer_t *b)
   case MF_IP_PROTO_TCP:
     return IP_LOCAL_NEXT_REJECT;
   case MF_IP_PROTO_UDP:
-    return mf_graph_drop(node, b, IP_LOCAL_ERROR_NO_LISTENER);
+    return udp_local(node, b);
   default:
     return mf_graph_drop(node, b, IP_LOCAL_ERROR_UNKNOWN_PROTOCOL);
   }
@@ -108,7 +130,7 @@ static uint16_t ip6_local_one(mf_node_rt_t *node, mf_buffer_t *b)
   case MF_IP_PROTO_TCP:
     return IP_LOCAL_NEXT_REJECT;
   case MF_IP_PROTO_UDP:
-    return mf_graph_drop(node, b, IP_LOCAL_ERROR_NO_LISTENER);
+    return udp_local(node, b);
   default:
     return mf_graph_drop(node, b, IP_LOCAL_ERROR_UNKNOWN_PROTOCOL);
   }
@@ -137,10 +159,11 @@ static uint32_t ip6_local_fn(mf_vm_t *vm, mf_node_rt_t *node,
 const mf_node_reg_t mf_ip4_local_node = {
     .name = "ip4-local",
     .fn = ip4_local_fn,
-    .n_next = 3,
+    .n_next = IP_LOCAL_N_NEXT,
     .next_nodes = {[IP_LOCAL_NEXT_DROP] = "error-drop",
                    [IP_LOCAL_NEXT_TUN_OUTPUT] = "tun-output",
-                   [IP_LOCAL_NEXT_REJECT] = "ip4-reject"},
+                   [IP_LOCAL_NEXT_REJECT] = "ip4-reject",
+                   [IP_LOCAL_NEXT_DNS] = "dns-input"},
     .n_errors = IP_LOCAL_N_ERROR,
     .errors = ip_local_errors,
 };
@@ -148,10 +171,11 @@ const mf_node_reg_t mf_ip4_local_node = {
 const mf_node_reg_t mf_ip6_local_node = {
     .name = "ip6-local",
     .fn = ip6_local_fn,
-    .n_next = 3,
+    .n_next = IP_LOCAL_N_NEXT,
     .next_nodes = {[IP_LOCAL_NEXT_DROP] = "error-drop",
                    [IP_LOCAL_NEXT_TUN_OUTPUT] = "tun-output",
-                   [IP_LOCAL_NEXT_REJECT] = "ip6-reject"},
+                   [IP_LOCAL_NEXT_REJECT] = "ip6-reject",
+                   [IP_LOCAL_NEXT_DNS] = "dns-input"},
     .n_errors = IP_LOCAL_N_ERROR,
     .errors = ip_local_errors,
 };

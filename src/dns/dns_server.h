@@ -1,0 +1,159 @@
+/* The built-in DNS server (the manual's "Internal DNS server"): split DNS
+ * over the graph.
+ *
+ * It listens on UDP port 53 of the stack's own addresses (IPv4 and IPv6);
+ * ip4-local and ip6-local hand it those datagrams, and the answers of its
+ * upstreams, through the node dns-input. A query is answered at once when
+ * it can be (the Firefox canary use-application-dns.net, the cache, a
+ * blocked name with dns.block: answer), else matched against the domain
+ * sets of the App Routing policy: the set's interface picks the upstream
+ * group (VPN DNS for tunnels and proxies, Direct DNS for direct, drop and
+ * reject), names in no set follow the DNS fallback route (Direct DNS when
+ * there is none).
+ *
+ * Forwarding is an ordinary packet: from the stack address of the
+ * upstream's family, from a source port of the query's own (one per
+ * pending query, MF_DNS_SERVER_SPORT_BASE + its slot), to the group's
+ * upstream, handed to ip4-lookup / ip6-lookup so that the FIB carries it
+ * (a route for the VPN DNS server's address to a WireGuard interface takes
+ * it through the tunnel; else `direct`). The answer comes back to that
+ * port and is matched by port, upstream address and port, and ID; it goes
+ * to the app with the app's ID from the address the app asked. Every A and
+ * AAAA of an answer for a name in a routed set becomes a host route to the
+ * set's interface (dns_routes.h).
+ *
+ * Failover: no answer within try_timeout_ms, or a SERVFAIL, REFUSED,
+ * NOTIMP or FORMERR, moves the query to the group's next upstream; when
+ * none is left, or total_timeout_ms has passed, the app gets SERVFAIL. A
+ * truncated answer is relayed with TC set: the app retries over TCP, which
+ * the host stack carries to the real server (TCP to our own address is
+ * not served).
+ *
+ * Resources: pending queries, cache, host routes and query log are all
+ * bounded and allocated at create time; what they refuse is counted.
+ *
+ * Threads: a server belongs to the worker whose graph runs dns-input; the
+ * control commands read it from the same thread. */
+#ifndef MF_DNS_DNS_SERVER_H
+#define MF_DNS_DNS_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "control/out.h"
+#include "core/graph.h"
+#include "core/vm.h"
+#include "dns/dns_cache.h"
+#include "dns/dns_routes.h"
+#include "fib/prefix.h"
+#include "routing/approute.h"
+
+#define MF_DNS_SERVER_PORT 53
+/* Source ports of forwarded queries: slot i of the pending table uses
+ * BASE + i. Above Linux's default ephemeral range (32768-60999), so that
+ * a tunnel's address translation can tell our answers from the machine's
+ * own flows by port. */
+#define MF_DNS_SERVER_SPORT_BASE 61440u
+#define MF_DNS_SERVER_MAX_PENDING 4096u /* BASE + 4095 = 65535 */
+
+/* True for a UDP destination port (host order) that dns-input serves on a
+ * stack address: 53, or a forwarded query's source port. */
+static inline bool mf_dns_server_port(uint16_t port)
+{
+  return port == MF_DNS_SERVER_PORT || port >= MF_DNS_SERVER_SPORT_BASE;
+}
+
+typedef struct {
+  uint32_t max_pending;      /* queries upstream at once; <= MAX_PENDING */
+  uint32_t try_timeout_ms;   /* per upstream before the next one */
+  uint32_t total_timeout_ms; /* SERVFAIL to the app at the latest after */
+  uint32_t cache_entries;    /* 0: no cache */
+  uint64_t cache_bytes;
+  uint32_t cache_max_ttl;    /* seconds; 0: no cap */
+  uint32_t log_entries;      /* query log ring; at least 1 */
+  uint32_t route_priority;   /* FIB priority of DNS host routes */
+  uint32_t route_max_ttl;    /* seconds: caps an answer's TTL for a route */
+  uint32_t block_ttl;        /* seconds: TTL of 0.0.0.0 / :: answers */
+} mf_dns_server_config_t;
+
+/* 1024 pending, 2 s per try, 5 s in all, 4096 cache entries in 4 MB
+ * (TTL capped at a day), 512 log entries, priority 100 (as profile routes:
+ * a profile route for the same /32 wins the tie), routes capped at a day,
+ * blocked answers for 300 s. */
+void mf_dns_server_config_default(mf_dns_server_config_t *cfg);
+
+typedef struct {
+  uint64_t queries;       /* parsed queries from apps */
+  uint64_t cache_answers; /* answered from the cache */
+  uint64_t forwarded;     /* queries sent upstream (first tries) */
+  uint64_t answered;      /* upstream answers relayed to apps */
+  uint64_t truncated;     /* ... of which with TC set */
+  uint64_t failovers;     /* moved to the next upstream */
+  uint64_t timeouts;      /* tries that got no answer in time */
+  uint64_t servfail;      /* SERVFAIL we made: every upstream failed */
+  uint64_t blocked;       /* answered 0.0.0.0 / :: for a blocked set */
+  uint64_t canary;        /* use-application-dns.net answered NXDOMAIN */
+  uint64_t formerr;       /* FORMERR answers to malformed queries */
+  uint64_t notimp;        /* opcodes other than QUERY */
+  uint64_t no_upstream;   /* SERVFAIL: the group has no usable upstream */
+  uint64_t no_buffer;     /* a timer's packet found the pool empty */
+  uint64_t malformed;     /* queries that did not parse (by reason in
+                             the node's errors) */
+  uint64_t routes_skipped; /* addresses never routed (ours, unspecified,
+                              multicast, loopback, our upstreams) */
+  uint32_t pending;       /* queries upstream now */
+} mf_dns_server_stats_t;
+
+typedef struct mf_dns_server mf_dns_server_t;
+
+/* A server for vm (whose FIB and interfaces exist, and whose graph holds
+ * dns-input, ip4-lookup, ip6-lookup and tun-output) that answers on the
+ * stack addresses (host bits as in the profile). Borrows ar, which must
+ * outlive it; cfg NULL takes the defaults. The caller sets it as
+ * dns-input's ctx. NULL, logged, when the graph lacks a node or memory is
+ * short. */
+mf_dns_server_t *mf_dns_server_create(mf_vm_t *vm, const mf_approute_t *ar,
+                                      const mf_prefix_t *stack_addrs,
+                                      uint32_t n_stack,
+                                      const mf_dns_server_config_t *cfg,
+                                      uint64_t now_ns);
+/* Removes the server's host routes from the FIB and frees it; answers
+ * still in flight are dropped as unmatched. NULL is fine. */
+void mf_dns_server_destroy(mf_dns_server_t *s);
+
+/* Timers: fails over or SERVFAILs queries whose try ran out, expires host
+ * routes, sweeps the cache. Packets it makes are injected into the graph:
+ * run it (mf_graph_run) afterwards. Call once per main-loop iteration. */
+void mf_dns_server_tick(mf_dns_server_t *s, uint64_t now_ns);
+/* How long the main loop may sleep, at most max_ms, so that the next
+ * failover is not late. NULL: max_ms. */
+int mf_dns_server_timeout_ms(const mf_dns_server_t *s, uint64_t now_ns,
+                             int max_ms);
+
+void mf_dns_server_stats(const mf_dns_server_t *s, mf_dns_server_stats_t *st);
+const mf_dns_routes_t *mf_dns_server_routes(const mf_dns_server_t *s);
+/* The cache, or NULL when configured without one. */
+const mf_dns_cache_t *mf_dns_server_cache(const mf_dns_server_t *s);
+
+/* Control output (dns_server_show.c). Each returns 0. */
+/* `show dns`: counters, pending, cache, host routes, malformed by reason. */
+int mf_dns_server_show_stats(const mf_dns_server_t *s, mf_out_t *out);
+/* `show dns cache`: name, type, kind, TTL left, set, upstream, addresses. */
+int mf_dns_server_show_cache(const mf_dns_server_t *s, uint64_t now_ns,
+                             mf_out_t *out);
+/* `show dns log`: the latest queries, oldest first. */
+int mf_dns_server_show_log(const mf_dns_server_t *s, uint64_t now_ns,
+                           mf_out_t *out);
+/* `show dns routes`: the host routes held, with set and expiry. */
+int mf_dns_server_show_routes(const mf_dns_server_t *s, uint64_t now_ns,
+                              mf_out_t *out);
+/* `dns flush [routes]`: empties the cache, and with routes also removes
+ * the DNS host routes (flows to those addresses fall back to the CIDR
+ * routes until the names are asked again). */
+int mf_dns_server_flush(mf_dns_server_t *s, bool routes, mf_out_t *out);
+
+/* The node; its ctx is the server (NULL: every packet is dropped as
+ * no-server). */
+extern const mf_node_reg_t mf_dns_input_node;
+
+#endif
