@@ -107,6 +107,10 @@ static mf_wg_device_t *device_create(const mf_profile_t *pr, const mf_iface_cfg_
   bool t4 = false, t6 = false;
   first_of_family(pr->tun.addresses, pr->tun.n_addresses, AF_INET, &t4, d->tun4);
   first_of_family(pr->tun.addresses, pr->tun.n_addresses, AF_INET6, &t6, d->tun6);
+  first_of_family(pr->tun.stack_addresses, pr->tun.n_stack_addresses, AF_INET,
+                  &d->has_stack4, d->stack4);
+  first_of_family(pr->tun.stack_addresses, pr->tun.n_stack_addresses, AF_INET6,
+                  &d->has_stack6, d->stack6);
   d->allowed = mf_fib_create(MF_WG_ALLOWED_MAX_ROUTES, UINT32_MAX);
   if (!d->allowed || mf_wg_identity_init(&d->id, c->private_key) < 0 ||
       mf_wg_cookie_checker_init(&d->cookie, d->id.public_key) < 0) {

@@ -73,6 +73,11 @@ typedef struct {
   bool has4, has6;
   uint8_t addr4[4], addr6[16];      /* the interface's own addresses */
   uint8_t tun4[4], tun6[16];        /* the TUN's, which they replace */
+  /* The stack's own addresses (its DNS server's queries leave from them):
+   * replaced the same way, and answers to the stack's ports come back to
+   * them. */
+  bool has_stack4, has_stack6;
+  uint8_t stack4[4], stack6[16];
   mf_wg_peer_t peers[MF_WG_MAX_PEERS];
   uint32_t n_peers; /* slots in use: live peers are all below; a slot
                        below may be free (!live) after a removal */

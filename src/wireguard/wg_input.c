@@ -12,6 +12,7 @@
 #include "core/graph_rt.h"
 #include "core/trace.h"
 #include "daemon/dataplane.h"
+#include "dns/dns_server.h"
 #include "fib/fib.h"
 #include "ip/headers.h"
 #include "ip/nat.h"
@@ -50,7 +51,24 @@ enum {
 
 static const mf_error_desc_t wg_input_errors[] = {WG_INPUT_ERRORS(MF_ERROR_DESC)};
 
-enum { WG_INPUT_NEXT_DROP, WG_INPUT_NEXT_TUN_OUTPUT };
+enum {
+  WG_INPUT_NEXT_DROP,
+  WG_INPUT_NEXT_TUN_OUTPUT,
+  WG_INPUT_NEXT_IP4_LOCAL,
+  WG_INPUT_NEXT_IP6_LOCAL,
+};
+
+/* UDP to one of the ports the stack's DNS server sends its upstream
+ * queries from (above Linux's ephemeral range): an answer for the stack,
+ * not for the machine. */
+static bool for_stack(const uint8_t *pkt, uint32_t l4, uint32_t total,
+                      uint8_t proto)
+{
+  if (proto != MF_IP_PROTO_UDP || total < l4 + 8)
+    return false;
+  uint16_t port = (uint16_t)(pkt[l4 + 2] << 8 | pkt[l4 + 3]);
+  return port >= MF_DNS_SERVER_SPORT_BASE;
+}
 
 #define WG_INPUT_BATCH MF_UDP_BATCH
 
@@ -72,7 +90,42 @@ static uint16_t map_result(mf_node_rt_t *node, mf_buffer_t *b,
   return mf_graph_drop(node, b, e);
 }
 
-/* Checks the inner packet and trims the padding; 0 or an error. */
+/* The interface's address back to the TUN's, or to the stack's for its
+ * own answers. Returns -1 (to the TUN) or -2 (to the stack: l4_offset
+ * and the family flag set for ip-local). */
+static int nat_in4(mf_wg_device_t *d, mf_buffer_t *b, uint8_t *pkt,
+                   uint32_t total)
+{
+  if (!d->has4 || memcmp(pkt + MF_NAT4_DST, d->addr4, 4) != 0)
+    return -1;
+  uint32_t l4 = (uint32_t)(pkt[0] & 0x0f) * 4u;
+  if (d->has_stack4 && l4 >= 20 && for_stack(pkt, l4, total, pkt[9])) {
+    mf_nat4_rewrite(pkt, total, MF_NAT4_DST, d->stack4);
+    b->l4_offset = (uint16_t)l4;
+    b->flags &= ~MF_BUFFER_F_IS_IP6;
+    return -2;
+  }
+  mf_nat4_rewrite(pkt, total, MF_NAT4_DST, d->tun4);
+  return -1;
+}
+
+static int nat_in6(mf_wg_device_t *d, mf_buffer_t *b, uint8_t *pkt,
+                   uint32_t total)
+{
+  if (!d->has6 || memcmp(pkt + MF_NAT6_DST, d->addr6, 16) != 0)
+    return -1;
+  if (d->has_stack6 && for_stack(pkt, 40, total, pkt[6])) {
+    mf_nat6_rewrite(pkt, total, MF_NAT6_DST, d->stack6);
+    b->l4_offset = 40;
+    b->flags |= MF_BUFFER_F_IS_IP6;
+    return -2;
+  }
+  mf_nat6_rewrite(pkt, total, MF_NAT6_DST, d->tun6);
+  return -1;
+}
+
+/* Checks the inner packet and trims the padding; -1 (for the TUN), -2
+ * (for the stack itself), or an error. */
 static int inner_check(mf_wg_device_t *d, mf_wg_peer_t *p, mf_buffer_t *b)
 {
   uint8_t *pkt = mf_buffer_data(b);
@@ -93,12 +146,7 @@ static int inner_check(mf_wg_device_t *d, mf_wg_peer_t *p, mf_buffer_t *b)
   if (slot != p->slot)
     return WG_INPUT_ERROR_SRC_NOT_ALLOWED;
   b->current_length = (uint16_t)total;
-  if ((pkt[0] >> 4) == 4) {
-    if (d->has4 && memcmp(pkt + MF_NAT4_DST, d->addr4, 4) == 0)
-      mf_nat4_rewrite(pkt, total, MF_NAT4_DST, d->tun4);
-  } else if (d->has6 && memcmp(pkt + MF_NAT6_DST, d->addr6, 16) == 0)
-    mf_nat6_rewrite(pkt, total, MF_NAT6_DST, d->tun6);
-  return -1;
+  return (pkt[0] >> 4) == 4 ? nat_in4(d, b, pkt, total) : nat_in6(d, b, pkt, total);
 }
 
 /* Classifies datagram i: data gets an op, the rest an error or the
@@ -173,6 +221,9 @@ static uint16_t opened(mf_wg_main_t *wm, mf_node_rt_t *node, mf_wg_device_t *d,
   b->tx_if = MF_IF_TUN_INDEX;
   wm->vm->ifs[d->if_index].rx_packets++;
   wm->vm->ifs[d->if_index].rx_bytes += b->current_length;
+  if (err == -2)
+    return b->flags & MF_BUFFER_F_IS_IP6 ? WG_INPUT_NEXT_IP6_LOCAL
+                                         : WG_INPUT_NEXT_IP4_LOCAL;
   return WG_INPUT_NEXT_TUN_OUTPUT;
 }
 
@@ -219,9 +270,11 @@ const mf_node_reg_t mf_wg_input_node = {
     .name = "wg-input",
     .type = MF_NODE_INPUT,
     .fn = wg_input_fn,
-    .n_next = 2,
+    .n_next = 4,
     .next_nodes = {[WG_INPUT_NEXT_DROP] = "error-drop",
-                   [WG_INPUT_NEXT_TUN_OUTPUT] = "tun-output"},
+                   [WG_INPUT_NEXT_TUN_OUTPUT] = "tun-output",
+                   [WG_INPUT_NEXT_IP4_LOCAL] = "ip4-local",
+                   [WG_INPUT_NEXT_IP6_LOCAL] = "ip6-local"},
     .n_errors = WG_INPUT_N_ERROR,
     .errors = wg_input_errors,
 };

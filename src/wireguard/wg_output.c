@@ -55,19 +55,24 @@ static void count(mf_vm_t *vm, mf_node_rt_t *node, uint32_t err)
   vm->errors[node->error_base + err]++;
 }
 
-/* Rewrites the source when it is the TUN's address; 0, or an error. */
+/* Rewrites the source when it is the TUN's address or the stack's own
+ * (the DNS server's upstream queries); 0, or an error. */
 static int rewrite_source(mf_wg_device_t *d, uint8_t *pkt, uint32_t len)
 {
   if ((pkt[0] >> 4) == 4) {
     if (!d->has4)
       return -1;
-    if (memcmp(pkt + MF_NAT4_SRC, d->tun4, 4) == 0)
+    const uint8_t *src = pkt + MF_NAT4_SRC;
+    if (memcmp(src, d->tun4, 4) == 0 ||
+        (d->has_stack4 && memcmp(src, d->stack4, 4) == 0))
       mf_nat4_rewrite(pkt, len, MF_NAT4_SRC, d->addr4);
     return 0;
   }
   if (!d->has6)
     return -1;
-  if (memcmp(pkt + MF_NAT6_SRC, d->tun6, 16) == 0)
+  const uint8_t *src = pkt + MF_NAT6_SRC;
+  if (memcmp(src, d->tun6, 16) == 0 ||
+      (d->has_stack6 && memcmp(src, d->stack6, 16) == 0))
     mf_nat6_rewrite(pkt, len, MF_NAT6_SRC, d->addr6);
   return 0;
 }
