@@ -157,7 +157,7 @@ static void drive(world_t *w, uint8_t s)
 static void invariants(const mf_tcp_conn_t *c)
 {
   check(c->rx.len <= c->rx.size && c->tx.len <= c->tx.size, "ring length");
-  check(c->n_ooo <= MF_TCP_MAX_HOLES && c->n_sacked <= MF_TCP_MAX_SACK,
+  check(c->n_ooo <= MF_TCP_MAX_HOLES && c->n_sacked <= MF_TCP_MAX_SACKED,
         "list size");
   for (uint8_t i = 0; i < c->n_ooo; i++) {
     check(MF_SEQ_GT(c->ooo[i].start, c->rcv_nxt), "ooo range below rcv_nxt");
@@ -168,6 +168,9 @@ static void invariants(const mf_tcp_conn_t *c)
   }
   check(MF_SEQ_LEQ(c->snd_una, c->snd_max) && MF_SEQ_LEQ(c->snd_nxt, c->snd_max),
         "send sequence order");
+  check(MF_SEQ_LEQ(c->lost_end, c->snd_max) && MF_SEQ_LEQ(c->rtx_nxt, c->snd_max) &&
+            MF_SEQ_LEQ(c->reo_end, c->snd_max) && MF_SEQ_LEQ(c->rtx_mark, c->snd_max),
+        "recovery marks beyond snd_max");
   check(c->state < MF_TCP_N_STATE, "state");
 }
 

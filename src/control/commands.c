@@ -215,6 +215,8 @@ static mf_tcp_stats_t tcp_totals(const mf_hoststack_t *hs)
     t.ooo_segments += l->ooo_segments;
     t.zero_window_probes += l->zero_window_probes;
     t.window_full += l->window_full;
+    t.tlp_probes += l->tlp_probes;
+    t.lost_retransmits += l->lost_retransmits;
   }
   return t;
 }
@@ -237,10 +239,12 @@ static void show_tcp(const mf_hoststack_t *hs, mf_out_t *out)
   mf_out_printf(out, "tcp-retransmits: %" PRIu64 "\ntcp-fast-retransmits: %" PRIu64
                      "\ntcp-rto-expiries: %" PRIu64 "\ntcp-out-of-order: %" PRIu64
                      "\ntcp-zero-window-probes: %" PRIu64
-                     "\ntcp-window-full: %" PRIu64 "\n",
+                     "\ntcp-window-full: %" PRIu64 "\ntcp-tail-loss-probes: %" PRIu64
+                     "\ntcp-lost-retransmits: %" PRIu64 "\n",
                 (uint64_t)t.retransmits, (uint64_t)t.fast_retransmits,
                 (uint64_t)t.rto_expiries, (uint64_t)t.ooo_segments,
-                (uint64_t)t.zero_window_probes, (uint64_t)t.window_full);
+                (uint64_t)t.zero_window_probes, (uint64_t)t.window_full,
+                (uint64_t)t.tlp_probes, (uint64_t)t.lost_retransmits);
   mf_out_printf(out, "tcp-buffers: %" PRIu64 " bytes in use, %" PRIu64
                      " cached, budget %" PRIu64 ", refused %" PRIu64 "\n",
                 hs->tcp_mem.in_use, hs->tcp_mem.cached, hs->tcp_mem.budget,

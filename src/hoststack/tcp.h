@@ -14,13 +14,15 @@
  *
  * What it implements: the passive-open half of the state machine (the
  * SYN-ACK waits until the glue says the upstream connected); MSS, window
- * scaling (RFC 7323 2), timestamps (RFC 7323 3-4), SACK (RFC 2018, with
- * the scoreboard of RFC 6675 on the sending side); an out-of-order queue
- * kept in place in the rx ring; retransmission with an RTT-based RTO (RFC
- * 6298); fast retransmit and NewReno recovery (RFC 5681, RFC 6582); delayed
- * ACKs (RFC 9293 3.8.6.3, at most every second full segment); zero-window
- * probing (RFC 9293 3.8.6.1); each direction closed on its own (half
- * close); RST both ways with RFC 5961's checks; a short TIME-WAIT.
+ * scaling (RFC 7323 2), timestamps (RFC 7323 3-4), SACK (RFC 2018); an
+ * out-of-order queue kept in place in the rx ring; retransmission with an
+ * RTT-based RTO (RFC 6298, floor rto_min_ms); with SACK, loss recovery by
+ * the scoreboard, pipe and NextSeg of RFC 6675, losses found by RACK and
+ * tails repaired by loss probes (RFC 8985); without SACK, fast retransmit
+ * and NewReno recovery (RFC 5681, RFC 6582); delayed ACKs (RFC 9293
+ * 3.8.6.3, at most every second full segment); zero-window probing (RFC
+ * 9293 3.8.6.1); each direction closed on its own (half close); RST both
+ * ways with RFC 5961's checks; a short TIME-WAIT.
  *
  * Backpressure: the window we announce is the free room of the rx ring, so
  * an upstream that drains slowly closes the app's window; the glue reads
@@ -103,11 +105,13 @@ typedef struct {
   uint32_t syn_rcvd_ms;   /* SYN-ACK unanswered for this long: abort */
   uint32_t max_retries;   /* RTO expiries in a row before abort */
   uint32_t delack_ms;     /* delayed ACK timer */
+  uint32_t rto_min_ms;    /* floor of the retransmission timeout */
   bool sack, timestamps, window_scaling; /* what we accept if offered */
 } mf_tcp_cfg_t;
 
 /* Fills cfg with the defaults: 256 KiB rings, TIME-WAIT 2 s, FIN-WAIT-2
- * 60 s, SYN-RECEIVED 20 s, 8 retries, delayed ACK 40 ms, all options on. */
+ * 60 s, SYN-RECEIVED 20 s, 8 retries, delayed ACK 40 ms, RTO floor 50 ms,
+ * all options on. */
 void mf_tcp_cfg_default(mf_tcp_cfg_t *cfg);
 
 /* Ring memory: blocks of the configured sizes, handed out while the global
@@ -137,7 +141,8 @@ typedef struct {
 } mf_tcp_ring_t;
 
 #define MF_TCP_MAX_SACK 4 /* SACK blocks kept and sent (RFC 2018 3) */
-#define MF_TCP_MAX_HOLES 8 /* out-of-order ranges kept per connection */
+#define MF_TCP_MAX_HOLES 12 /* out-of-order ranges kept per connection */
+#define MF_TCP_MAX_SACKED 5 /* SACKed ranges of our data remembered */
 
 typedef struct {
   uint32_t start, end; /* sequence numbers, end exclusive */
@@ -165,45 +170,60 @@ typedef struct {
   uint32_t ooo_segments; /* arrived ahead of a hole */
   uint32_t zero_window_probes;
   uint32_t window_full; /* times the app's window stopped our sending */
+  uint32_t tlp_probes;  /* tail loss probes sent (RFC 8985 7) */
+  uint32_t lost_retransmits; /* resent bytes found lost again (RFC 8985) */
 } mf_tcp_stats_t;
 
 /* One connection's control block (RFC 9293 3.3.1). The glue owns its
  * memory; fields are the engine's, except where noted. */
 typedef struct mf_tcp_conn {
   uint8_t state;  /* mf_tcp_state_t */
+  uint8_t snd_wscale, rcv_wscale;
+  uint8_t dupacks;
   uint16_t events; /* MF_TCP_EV_*: set by the engine, cleared by the glue */
   uint16_t local_port, remote_port; /* ours (the server's) and the app's, network order */
+  uint8_t retries, unacked_segs;
+  bool in_recovery;    /* recovery until snd_una passes recover */
+  bool rto_recovery;   /* that recovery began with an RTO: slow start */
+  bool reordered;      /* the app delivered a hole late: reordering seen */
+  bool tlp_out, tlp_rtx; /* a loss probe is out; it resent bytes */
+  bool ack_pending;    /* an ACK is due at once */
+  bool sack_ok, ts_ok, ws_ok; /* options agreed in the handshake */
+  bool fin_pending; /* the glue said the upstream ended: FIN after tx */
+  bool fin_sent, fin_rcvd;
+  uint8_t n_ooo, n_sacked;
+  bool sack_forgot; /* the scoreboard dropped a range since it was empty */
+  uint8_t tlp_count; /* loss probes since the last progress */
   /* send side (toward the app) */
   uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
   uint32_t snd_mss;    /* what the app's MSS option allows, capped by ours */
-  uint8_t snd_wscale, rcv_wscale;
   uint32_t cwnd, ssthresh, recover;
   uint32_t max_sndwnd; /* largest window the app offered (RFC 5961 5) */
-  uint32_t rtx_nxt;    /* in recovery: next hole to resend (RFC 6675) */
-  uint8_t dupacks;
-  bool in_recovery;    /* fast recovery until snd_una passes recover */
+  uint32_t rtx_nxt;    /* HighRxt (RFC 6675): holes below it were resent */
+  /* Loss detection with SACK (RFC 8985 RACK, without a record per
+   * segment): bytes below lost_end that the app did not SACK are lost;
+   * the app held bytes up to reo_end at reo_ts (microseconds, wrapping),
+   * which makes the holes below them lost once the reordering window
+   * passed. */
+  uint32_t lost_end, reo_end, reo_ts;
+  uint32_t rtx_mark;   /* snd_max when the latest resend went out */
+  uint32_t tlp_end;    /* snd_max when the loss probe went out */
+  uint32_t min_rtt_us; /* for the reordering window (RFC 8985 6.2) */
   /* receive side (from the app) */
   uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge last announced */
   uint32_t last_ack_sent; /* rcv_nxt in our last segment (RFC 7323 4.3) */
-  bool ack_pending;       /* an ACK is due at once */
   uint32_t mss_local; /* what we announced */
-  /* options agreed in the handshake */
-  bool sack_ok, ts_ok, ws_ok;
   uint32_t ts_recent, ts_offset;
-  /* out-of-order data in the rx ring, and SACK blocks to report */
-  mf_tcp_range_t ooo[MF_TCP_MAX_HOLES];
-  uint8_t n_ooo;
-  /* the app's SACK blocks about our data (sender scoreboard) */
-  mf_tcp_range_t sacked[MF_TCP_MAX_SACK];
-  uint8_t n_sacked;
   /* RTT (RFC 6298), in microseconds */
   uint32_t srtt_us, rttvar_us, rto_us;
   uint32_t rtt_seq; uint64_t rtt_start_us; /* timed segment, when no TS */
+  /* out-of-order data in the rx ring, and SACK blocks to report */
+  mf_tcp_range_t ooo[MF_TCP_MAX_HOLES];
+  /* the app's SACK blocks about our data (sender scoreboard) */
+  mf_tcp_range_t sacked[MF_TCP_MAX_SACKED];
   /* timers: absolute times in microseconds, 0 when not armed */
   uint64_t t_rexmit, t_delack, t_persist, t_state; /* t_state: 2MSL/FW2/SYN */
-  uint8_t retries, unacked_segs;
-  bool fin_pending; /* the glue said the upstream ended: FIN after tx */
-  bool fin_sent, fin_rcvd;
+  uint64_t t_loss; /* loss probe (RFC 8985 7) or the reordering window */
   mf_tcp_ring_t rx, tx;
   mf_tcp_stats_t stats;
 } mf_tcp_conn_t;

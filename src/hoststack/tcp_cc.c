@@ -1,6 +1,7 @@
 /* Congestion control: NewReno (RFC 5681 3, RFC 6582) with an initial
- * window of ten segments (RFC 6928). The engine calls it on five events
- * only, so another algorithm can replace this file. */
+ * window of ten segments (RFC 6928), and RFC 6675's response to a loss
+ * found with SACK. The engine calls it on a few events only, so another
+ * algorithm can replace this file. */
 #include "hoststack/tcp_internal.h"
 
 static uint32_t flight(const mf_tcp_conn_t *c)
@@ -47,6 +48,14 @@ void mf_tcp_cc_on_fast_retransmit(mf_tcp_conn_t *c)
   c->cwnd = c->ssthresh + MF_TCP_DUPTHRESH * mf_tcp_smss(c);
 }
 
+void mf_tcp_cc_on_loss(mf_tcp_conn_t *c)
+{
+  /* RFC 6675 5 step 4.2: with SACK, pipe (not cwnd inflation) keeps the
+   * ACK clock, so cwnd is simply ssthresh. */
+  c->ssthresh = half_flight(c);
+  c->cwnd = c->ssthresh;
+}
+
 void mf_tcp_cc_on_dupack(mf_tcp_conn_t *c)
 {
   /* RFC 6582 3.2 step 4: each dupack means a segment left the network. */
@@ -67,8 +76,14 @@ void mf_tcp_cc_on_partial_ack(mf_tcp_conn_t *c, uint32_t acked)
 
 void mf_tcp_cc_on_recovery_end(mf_tcp_conn_t *c)
 {
-  /* RFC 6582 3.2 step 6, option 1 */
-  uint32_t f = flight(c) + mf_tcp_smss(c);
+  /* With SACK cwnd was ssthresh all through recovery (RFC 6675), and
+   * stays. Else RFC 6582 3.2 step 6, option 1: min(ssthresh,
+   * max(FlightSize, SMSS) + SMSS). Never one segment alone: the app would
+   * hold its ACK of a lone segment for its delayed-ACK time (40 ms). */
+  if (c->sack_ok)
+    return;
+  uint32_t f = flight(c) > mf_tcp_smss(c) ? flight(c) : mf_tcp_smss(c);
+  f += mf_tcp_smss(c);
   c->cwnd = c->ssthresh < f ? c->ssthresh : f;
 }
 

@@ -12,6 +12,14 @@ void mf_tcp_cfg_default(mf_tcp_cfg_t *cfg)
   cfg->syn_rcvd_ms = 20000;
   cfg->max_retries = 8;
   cfg->delack_ms = 40;
+  /* The app is on this machine (RTT well under 1 ms), so Linux's 200 ms
+   * floor, meant for wide-area paths, would be most of what a loss costs.
+   * The floor must still outlast the app's delayed ACK of a lone segment
+   * (up to 40 ms, Linux TCP_DELACK_MIN) or a segment that arrived is resent
+   * and cwnd collapses for nothing: 50 ms leaves a few of its 4 ms jiffies
+   * of margin. Most losses never wait for it: RACK and the loss probe
+   * repair them within a few round trips (tcp_rack.c). */
+  cfg->rto_min_ms = 50;
   cfg->sack = true;
   cfg->timestamps = true;
   cfg->window_scaling = true;

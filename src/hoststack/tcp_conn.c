@@ -12,11 +12,11 @@ void mf_tcp_set_state(mf_tcp_conn_t *c, const mf_tcp_cfg_t *cfg, uint8_t s,
     c->t_state = now_us + (uint64_t)cfg->fin_wait_2_ms * 1000;
     break;
   case MF_TCP_S_TIME_WAIT: /* nothing is left to send or resend */
-    c->t_rexmit = c->t_persist = c->t_delack = 0;
+    c->t_rexmit = c->t_loss = c->t_persist = c->t_delack = 0;
     c->t_state = now_us + (uint64_t)cfg->time_wait_ms * 1000;
     break;
   case MF_TCP_S_CLOSED:
-    c->t_rexmit = c->t_persist = c->t_delack = c->t_state = 0;
+    c->t_rexmit = c->t_loss = c->t_persist = c->t_delack = c->t_state = 0;
     c->events |= MF_TCP_EV_CLOSED;
     break;
   default:
@@ -65,7 +65,7 @@ void mf_tcp_reset_conn(mf_tcp_conn_t *c, const mf_tcp_io_t *io, uint16_t ev)
     break;
   }
   c->state = MF_TCP_S_CLOSED;
-  c->t_rexmit = c->t_persist = c->t_delack = c->t_state = 0;
+  c->t_rexmit = c->t_loss = c->t_persist = c->t_delack = c->t_state = 0;
   c->events |= MF_TCP_EV_CLOSED | ev;
 }
 
@@ -85,5 +85,5 @@ void mf_tcp_release(mf_tcp_conn_t *conn, mf_tcp_mem_t *mem)
   c->rx.len = c->tx.len = c->rx.head = c->tx.head = 0;
   c->n_ooo = c->n_sacked = 0;
   c->state = MF_TCP_S_CLOSED;
-  c->t_rexmit = c->t_persist = c->t_delack = c->t_state = 0;
+  c->t_rexmit = c->t_loss = c->t_persist = c->t_delack = c->t_state = 0;
 }

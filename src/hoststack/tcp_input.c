@@ -1,7 +1,8 @@
 /* Segments from the app: the passive open and segment processing of RFC
  * 9293 3.10.7.4, in its order, with RFC 5961's answers to blind RST, SYN
- * and ACK, PAWS (RFC 7323 5), the sender's scoreboard (RFC 2018, 6675),
- * duplicate ACKs and NewReno recovery (RFC 5681 3.2, RFC 6582), and the
+ * and ACK, PAWS (RFC 7323 5), the sender's scoreboard and SACK recovery
+ * (RFC 2018, 6675, 8985: tcp_recovery.c), duplicate ACKs and NewReno
+ * recovery for apps without SACK (RFC 5681 3.2, RFC 6582), and the
  * rx side: in-order bytes into the ring, the rest in place beyond them.
  *
  * Every length comes from the segment and is checked against len before
@@ -49,6 +50,8 @@ mf_tcp_verdict_t mf_tcp_accept(mf_tcp_conn_t *conn, const mf_tcp_cfg_t *cfg,
   memcpy(&c->local_port, tcp + 2, 2);
   c->state = MF_TCP_S_SYN_RECEIVED;
   c->iss = c->snd_una = c->snd_nxt = c->snd_max = iss;
+  /* Marks in our sequence space start at the ISS, never at 0. */
+  c->rtx_nxt = c->lost_end = c->reo_end = c->rtx_mark = c->tlp_end = iss;
   c->irs = s.seq;
   c->rcv_nxt = c->rcv_adv = c->last_ack_sent = s.seq + 1;
   /* Data on the SYN is not taken: the app sends it again. */
@@ -84,7 +87,7 @@ mf_tcp_verdict_t mf_tcp_accept(mf_tcp_conn_t *conn, const mf_tcp_cfg_t *cfg,
 static mf_tcp_verdict_t reset_by_app(mf_tcp_conn_t *c)
 {
   c->state = MF_TCP_S_CLOSED;
-  c->t_rexmit = c->t_delack = c->t_persist = c->t_state = 0;
+  c->t_rexmit = c->t_loss = c->t_delack = c->t_persist = c->t_state = 0;
   c->events |= MF_TCP_EV_RESET | MF_TCP_EV_CLOSED;
   return MF_TCP_V_RST;
 }
@@ -115,12 +118,23 @@ static bool acceptable(const mf_tcp_conn_t *c, uint32_t seq, uint32_t seglen)
   return off < wnd || last < wnd;
 }
 
+/* RTT samples in microseconds; only those timed on our clock (not the
+ * millisecond timestamps) are fine enough for RACK's minimum RTT. */
+static void rtt_sample(mf_tcp_conn_t *c, const mf_tcp_cfg_t *cfg, uint64_t us,
+                       bool fine)
+{
+  uint32_t r = us < MF_TCP_RTO_MAX_US ? (uint32_t)us : MF_TCP_RTO_MAX_US;
+  mf_tcp_rtt_sample(c, r, cfg->rto_min_ms * 1000u);
+  if (fine && (c->min_rtt_us == 0 || r < c->min_rtt_us))
+    c->min_rtt_us = r ? r : 1;
+}
+
 static void enter_established(mf_tcp_conn_t *c, const mf_tcp_cfg_t *cfg,
                               const mf_tcp_seg_t *s, uint64_t now_us)
 {
   c->snd_una = s->ack;
   if (c->rtt_start_us) { /* the SYN-ACK went out once: a clean sample */
-    mf_tcp_rtt_sample(c, (uint32_t)(now_us - c->rtt_start_us));
+    rtt_sample(c, cfg, now_us - c->rtt_start_us, true);
     c->rtt_start_us = 0;
   }
   c->snd_wnd = s->wnd << c->snd_wscale;
@@ -135,6 +149,7 @@ static void enter_established(mf_tcp_conn_t *c, const mf_tcp_cfg_t *cfg,
   c->events |= MF_TCP_EV_ESTABLISHED;
 }
 
+/* NewReno, for an app without SACK. */
 static void enter_recovery(mf_tcp_conn_t *c, uint64_t now_us,
                            const mf_tcp_io_t *io)
 {
@@ -148,8 +163,9 @@ static void enter_recovery(mf_tcp_conn_t *c, uint64_t now_us,
 }
 
 /* An ACK that moves snd_una: bytes leave the tx ring, RTT, recovery. */
-static void new_ack(mf_tcp_conn_t *c, mf_tcp_mem_t *mem, const mf_tcp_opts_t *o,
-                    uint32_t ack, uint64_t now_us, const mf_tcp_io_t *io)
+static void new_ack(mf_tcp_conn_t *c, const mf_tcp_cfg_t *cfg,
+                    mf_tcp_mem_t *mem, const mf_tcp_opts_t *o, uint32_t ack,
+                    uint64_t now_us, const mf_tcp_io_t *io)
 {
   uint32_t acked = ack - c->snd_una;
   uint32_t base = mf_tcp_tx_base(c);
@@ -158,21 +174,32 @@ static void new_ack(mf_tcp_conn_t *c, mf_tcp_mem_t *mem, const mf_tcp_opts_t *o,
   if (data)
     c->events |= MF_TCP_EV_TX_SPACE;
   if (c->rtt_start_us && MF_SEQ_GT(ack, c->rtt_seq)) {
-    mf_tcp_rtt_sample(c, (uint32_t)(now_us - c->rtt_start_us));
+    rtt_sample(c, cfg, now_us - c->rtt_start_us, true);
     c->rtt_start_us = 0;
   } else if (c->ts_ok && o->has_ts && o->tsecr) {
     /* RFC 7323 4.1: the echo dates the segment that made this ACK, even
      * a resent one, where Karn's rule gives nothing. */
     uint32_t ms = mf_tcp_ts_now(c, now_us) - o->tsecr;
     if (ms < MF_TCP_RTO_MAX_US / 1000)
-      mf_tcp_rtt_sample(c, ms * 1000);
+      rtt_sample(c, cfg, (uint64_t)ms * 1000, false);
   }
   c->snd_una = ack;
   if (MF_SEQ_LT(c->snd_nxt, ack))
     c->snd_nxt = ack;
   c->retries = 0;
   mf_tcp_sacked_trim(c);
-  if (c->in_recovery) {
+  if (c->in_recovery && c->sack_ok) {
+    /* RFC 6675: partial ACKs need nothing of their own, pipe and the
+     * marks say what goes next; after an RTO cwnd grows in slow start. */
+    if (c->rto_recovery)
+      mf_tcp_cc_on_ack(c, acked);
+    if (MF_SEQ_GEQ(ack, c->recover)) {
+      c->in_recovery = false;
+      if (!c->rto_recovery)
+        mf_tcp_cc_on_recovery_end(c);
+      c->rto_recovery = false;
+    }
+  } else if (c->in_recovery) {
     if (MF_SEQ_GEQ(ack, c->recover)) {
       c->in_recovery = false;
       mf_tcp_cc_on_recovery_end(c);
@@ -226,12 +253,13 @@ static mf_tcp_verdict_t process_ack(mf_tcp_conn_t *c, const mf_tcp_cfg_t *cfg,
     return MF_TCP_V_OLD_ACK;
   }
   uint32_t wnd = s->wnd << c->snd_wscale;
-  uint32_t fresh = 0;
+  mf_tcp_sack_news_t news = {0, false, false};
   if (c->sack_ok)
-    for (uint8_t i = 0; i < o->n_sack; i++)
-      fresh += mf_tcp_sacked_add(c, o->sack[i].start, o->sack[i].end);
-  if (MF_SEQ_GT(ack, c->snd_una)) {
-    new_ack(c, mem, o, ack, now_us, io);
+    mf_tcp_recovery_take_sack(c, o, ack, &news);
+  uint32_t fresh = news.fresh;
+  bool moved = MF_SEQ_GT(ack, c->snd_una);
+  if (moved) {
+    new_ack(c, cfg, mem, o, ack, now_us, io);
   } else if (ack == c->snd_una && c->snd_max != c->snd_una &&
              c->snd_wnd != 0 && wnd != 0 &&
              !(s->flags & (MF_TCP_SYN | MF_TCP_FIN)) &&
@@ -240,13 +268,17 @@ static mf_tcp_verdict_t process_ack(mf_tcp_conn_t *c, const mf_tcp_cfg_t *cfg,
      * segment arrived (RFC 6675 5), even riding on the app's data. */
     if (c->dupacks < 255)
       c->dupacks++;
-    if (c->in_recovery) {
+    /* With SACK, RACK and the scoreboard decide (below), not the count. */
+    if (!c->sack_ok && c->in_recovery)
       mf_tcp_cc_on_dupack(c);
-      if (c->sack_ok)
-        mf_tcp_retransmit_hole(c, now_us, io);
-    } else if (c->dupacks == MF_TCP_DUPTHRESH && MF_SEQ_GT(ack, c->recover)) {
+    else if (!c->sack_ok && c->dupacks == MF_TCP_DUPTHRESH &&
+             MF_SEQ_GT(ack, c->recover))
       enter_recovery(c, now_us, io);
-    }
+  }
+  if (c->sack_ok && (moved || fresh)) {
+    c->t_loss = 0; /* progress: the probe waits anew (RFC 8985 7.2) */
+    c->tlp_count = 0;
+    mf_tcp_recovery_on_ack(c, &news, now_us, io);
   }
   /* The send window, from the newest segment only (SND.WL1, SND.WL2). */
   if (MF_SEQ_LT(c->snd_wl1, s->seq) ||

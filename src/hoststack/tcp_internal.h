@@ -29,7 +29,17 @@ enum {
 #define MF_TCP_DEFAULT_MSS 536u  /* no MSS option (RFC 9293 3.7.1) */
 #define MF_TCP_MAX_WSCALE 14u    /* RFC 7323 2.3 */
 #define MF_TCP_RTO_INIT_US 1000000u   /* RFC 6298 2.1 */
-#define MF_TCP_RTO_MIN_US 200000u     /* as Linux, below RFC 6298's 1 s */
+/* Loss probe timeout (RFC 8985 7.2): never below the floor, the timer
+ * wheel's tick (2 SRTT is a fraction of it here, and a probe too early
+ * costs a segment, never cwnd); with a lone segment in flight the app's
+ * kernel may hold its ACK for up to 40 ms (Linux TCP_DELACK_MIN), so the
+ * probe waits for that too. */
+#define MF_TCP_PTO_MIN_US 1000u
+#define MF_TCP_PTO_DELACK_US 45000u
+/* Probes without progress before the RTO takes over. RFC 8985 sends one;
+ * the second (after twice the wait) costs a segment and saves the RTO a
+ * lost probe or its lost ACK would cost, 500 times the RTT here. */
+#define MF_TCP_TLP_MAX 2u
 #define MF_TCP_RTO_MAX_US 60000000u   /* RFC 6298 2.5 */
 #define MF_TCP_DUPTHRESH 3u           /* RFC 5681 3.2 */
 #define MF_TCP_BURST_MAX 512u /* segments per output call: bounds the loop */
@@ -96,7 +106,8 @@ int mf_tcp_reass_add(mf_tcp_range_t *r, uint8_t *n, uint32_t start,
  * rcv_nxt (the end of the in-order bytes). */
 uint32_t mf_tcp_reass_advance(mf_tcp_range_t *r, uint8_t *n, uint32_t nxt);
 /* Sender scoreboard (RFC 6675): records a SACK block the app sent about
- * our data; returns the bytes it newly covers. */
+ * our data; returns the bytes it newly covers. When the list is full the
+ * oldest news is forgotten (at worst bytes are resent needlessly). */
 uint32_t mf_tcp_sacked_add(mf_tcp_conn_t *c, uint32_t start, uint32_t end);
 /* Forgets what snd_una passed. */
 void mf_tcp_sacked_trim(mf_tcp_conn_t *c);
@@ -107,20 +118,63 @@ uint32_t mf_tcp_sacked_next(const mf_tcp_conn_t *c, uint32_t seq,
                             uint32_t limit);
 /* The highest SACKed sequence, or snd_una when none. */
 uint32_t mf_tcp_sacked_high(const mf_tcp_conn_t *c);
+/* Bytes of [s, e) the app did not SACK. */
+uint32_t mf_tcp_sacked_missing(const mf_tcp_conn_t *c, uint32_t s, uint32_t e);
+/* Bytes the app SACKed beyond snd_una. */
+uint32_t mf_tcp_sacked_bytes(const mf_tcp_conn_t *c);
+
+/* tcp_recovery.c: loss recovery with SACK (RFC 6675, with RFC 8985's
+ * loss marks). The news one ACK brought: */
+typedef struct {
+  uint32_t fresh;  /* bytes newly SACKed */
+  bool past_rtx;   /* some of them were first sent after our latest resend */
+  bool dsack;      /* the first block reports a duplicate (RFC 2883) */
+} mf_tcp_sack_news_t;
+/* Takes the ACK's SACK blocks into the scoreboard, before snd_una moves
+ * to ack; notes reordering (a hole filled that was never resent). */
+void mf_tcp_recovery_take_sack(mf_tcp_conn_t *c, const mf_tcp_opts_t *o,
+                               uint32_t ack, mf_tcp_sack_news_t *n);
+/* After the ACK moved snd_una (or not): the probe's outcome, resends
+ * found lost, RACK's marks, and fast recovery's start with its first
+ * resend (RFC 6675 5 step 4). */
+void mf_tcp_recovery_on_ack(mf_tcp_conn_t *c, const mf_tcp_sack_news_t *n,
+                            uint64_t now_us, const mf_tcp_io_t *io);
+/* The RTO expired: every byte not SACKed is lost (RFC 8985 6.3). */
+void mf_tcp_recovery_on_rto(mf_tcp_conn_t *c);
+/* RFC 6675 SetPipe: bytes in flight, SACKed and lost ones left out. */
+uint32_t mf_tcp_pipe(const mf_tcp_conn_t *c);
+/* RFC 6675 NextSeg rule 1: the first lost byte not yet resent, or
+ * snd_max when none. */
+uint32_t mf_tcp_next_lost(const mf_tcp_conn_t *c);
+
+/* tcp_rack.c: RACK-TLP (RFC 8985) without a record per segment. Moves
+ * lost_end to what the app holds once the reordering window passed. */
+void mf_tcp_rack_mark(mf_tcp_conn_t *c, uint64_t now_us);
+/* Arms t_loss: the end of a pending reordering window, else the loss
+ * probe (PTO) while data is in flight; 0 when neither applies. */
+void mf_tcp_rack_arm(mf_tcp_conn_t *c, uint64_t now_us);
+/* t_loss expired: marks what the window made lost and resends it, or
+ * sends the tail loss probe. */
+void mf_tcp_rack_on_timer(mf_tcp_conn_t *c, const mf_tcp_cfg_t *cfg,
+                          uint64_t now_us, const mf_tcp_io_t *io);
 
 /* tcp_rtt.c: RFC 6298. */
 void mf_tcp_rtt_init(mf_tcp_conn_t *c);
-void mf_tcp_rtt_sample(mf_tcp_conn_t *c, uint32_t rtt_us);
+/* A sample in microseconds; rto_min_us is the RTO's floor (cfg). */
+void mf_tcp_rtt_sample(mf_tcp_conn_t *c, uint32_t rtt_us, uint32_t rto_min_us);
 void mf_tcp_rtt_backoff(mf_tcp_conn_t *c);
 /* Our timestamp clock (RFC 7323 4.1): milliseconds plus a per-connection
  * offset so the value says nothing about the machine's uptime. */
 uint32_t mf_tcp_ts_now(const mf_tcp_conn_t *c, uint64_t now_us);
 
-/* tcp_cc.c: congestion control behind five events, so another algorithm
+/* tcp_cc.c: congestion control behind a few events, so another algorithm
  * (CUBIC) can take their place. NewReno: RFC 5681, RFC 6582, RFC 6928. */
 void mf_tcp_cc_init(mf_tcp_conn_t *c);
 void mf_tcp_cc_on_ack(mf_tcp_conn_t *c, uint32_t acked);
 void mf_tcp_cc_on_fast_retransmit(mf_tcp_conn_t *c);
+/* A loss found with SACK, or repaired by a loss probe: cwnd = ssthresh =
+ * half the flight (RFC 6675 5 step 4.2, RFC 8985 7.4.2). */
+void mf_tcp_cc_on_loss(mf_tcp_conn_t *c);
 void mf_tcp_cc_on_dupack(mf_tcp_conn_t *c);
 void mf_tcp_cc_on_partial_ack(mf_tcp_conn_t *c, uint32_t acked);
 void mf_tcp_cc_on_recovery_end(mf_tcp_conn_t *c);
@@ -152,9 +206,18 @@ void mf_tcp_send_ack(mf_tcp_conn_t *c, uint64_t now_us, const mf_tcp_io_t *io);
 /* A RST with exactly these fields, no options. */
 void mf_tcp_send_rst(mf_tcp_conn_t *c, const mf_tcp_io_t *io, uint32_t seq,
                      uint32_t ack, uint8_t flags);
-/* Recovery: resends the next hole the app did not SACK (RFC 6675 NextSeg
- * rule 1, or NewReno's first unacknowledged segment). */
+/* NewReno recovery (no SACK): resends the first unacknowledged segment
+ * (RFC 6582 3.2). */
 void mf_tcp_retransmit_hole(mf_tcp_conn_t *c, uint64_t now_us,
+                            const mf_tcp_io_t *io);
+/* With SACK: resends one segment from seq, up to the next SACKed byte;
+ * moves rtx_nxt past it. Returns the payload sent, or -1 (no span). */
+int mf_tcp_resend(mf_tcp_conn_t *c, uint64_t now_us, const mf_tcp_io_t *io,
+                  uint32_t seq);
+/* The tail loss probe (RFC 8985 7.3): the oldest hole if bytes were found
+ * lost or resent, else the last segment again. Returns false when nothing
+ * could be sent. */
+bool mf_tcp_send_loss_probe(mf_tcp_conn_t *c, uint64_t now_us,
                             const mf_tcp_io_t *io);
 /* One byte past a zero window (RFC 9293 3.8.6.1). */
 void mf_tcp_send_probe(mf_tcp_conn_t *c, uint64_t now_us,

@@ -222,10 +222,40 @@ static void sent(mf_tcp_conn_t *c, uint64_t now_us, uint32_t seq, uint32_t len,
     c->t_rexmit = now_us + c->rto_us;
 }
 
+/* Room the congestion window leaves for a segment at seq: with SACK,
+ * cwnd less pipe (RFC 6675 5); without, cwnd beyond snd_una (RFC 5681). */
+static int32_t cwnd_room(const mf_tcp_conn_t *c, uint32_t seq)
+{
+  if (!c->sack_ok)
+    return (int32_t)(c->snd_una + c->cwnd - seq);
+  uint32_t pipe = mf_tcp_pipe(c);
+  return c->cwnd > pipe ? (int32_t)min32(c->cwnd - pipe, INT32_MAX) : 0;
+}
+
+/* With SACK, lost bytes go before new ones (RFC 6675 NextSeg rule 1):
+ * 1 sent, 0 none lost or no room, -1 no span. */
+static int resend_lost(mf_tcp_conn_t *c, uint64_t now_us, const mf_tcp_io_t *io)
+{
+  uint32_t seq = mf_tcp_next_lost(c);
+  if (!MF_SEQ_LT(seq, c->snd_max))
+    return 0;
+  int32_t room = cwnd_room(c, seq);
+  if (room < (int32_t)mf_tcp_smss(c) &&
+      room < (int32_t)(mf_tcp_sacked_next(c, seq, c->lost_end) - seq))
+    return 0;
+  int n = mf_tcp_resend(c, now_us, io, seq);
+  return n < 0 ? -1 : 1;
+}
+
 /* One segment from snd_nxt: 1 sent, 0 nothing to send, -1 no span. */
 static int send_next(mf_tcp_conn_t *c, uint64_t now_us, const mf_tcp_io_t *io,
                      bool *window_stop)
 {
+  if (c->sack_ok) {
+    int r = resend_lost(c, now_us, io);
+    if (r != 0 || MF_SEQ_LT(mf_tcp_next_lost(c), c->snd_max))
+      return r;
+  }
   uint32_t end = tx_end(c);
   uint32_t seq = c->snd_nxt;
   if (MF_SEQ_LT(seq, c->snd_max)) { /* resending after an RTO */
@@ -245,7 +275,7 @@ static int send_next(mf_tcp_conn_t *c, uint64_t now_us, const mf_tcp_io_t *io,
   if (MF_SEQ_LT(seq, c->snd_max)) /* no resending what the app SACKed */
     len = min32(len, mf_tcp_sacked_next(c, seq, end) - seq);
   int32_t wnd_left = (int32_t)(c->snd_una + c->snd_wnd - seq);
-  int32_t cwnd_left = (int32_t)(c->snd_una + c->cwnd - seq);
+  int32_t cwnd_left = cwnd_room(c, seq);
   int32_t lim = wnd_left < cwnd_left ? wnd_left : cwnd_left;
   if ((int64_t)len > lim) {
     len = lim > 0 ? (uint32_t)lim : 0;
@@ -289,6 +319,10 @@ static void arm_timers(mf_tcp_conn_t *c, uint64_t now_us)
     c->t_rexmit = 0;
   else if (!c->t_rexmit)
     c->t_rexmit = now_us + c->rto_us;
+  /* The probe is armed once per ACK that made progress (input clears
+   * it), a reordering window whenever one is pending. */
+  if (!c->t_loss || MF_SEQ_GT(c->reo_end, c->lost_end))
+    mf_tcp_rack_arm(c, now_us);
   /* RFC 9293 3.8.6.1: a zero window with nothing in flight to be answered
    * needs probes, or a lost window update would stall us for ever. */
   if (c->snd_wnd == 0 && c->snd_max == c->snd_una && unsent(c)) {
@@ -354,6 +388,61 @@ void mf_tcp_retransmit_hole(mf_tcp_conn_t *c, uint64_t now_us,
     fin = false;
   sent(c, now_us, cur, (uint32_t)n, fin);
   c->rtx_nxt = cur + (uint32_t)n + fin;
+}
+
+int mf_tcp_resend(mf_tcp_conn_t *c, uint64_t now_us, const mf_tcp_io_t *io,
+                  uint32_t seq)
+{
+  uint32_t end = tx_end(c);
+  uint32_t stop = mf_tcp_sacked_next(c, seq, c->snd_max);
+  uint32_t len = MF_SEQ_LT(seq, end) ? min32(stop - seq, end - seq) : 0;
+  bool fin = c->fin_sent && seq + len == end && MF_SEQ_GT(stop, end);
+  if (len == 0 && !fin) { /* nothing there: never ask again */
+    if (MF_SEQ_GT(stop, c->rtx_nxt))
+      c->rtx_nxt = stop;
+    return 0;
+  }
+  int n = mf_tcp_send(c, now_us, io, seq, len,
+                      MF_TCP_ACK | (fin ? MF_TCP_FIN : 0));
+  if (n < 0)
+    return -1;
+  if ((uint32_t)n < len)
+    fin = false;
+  sent(c, now_us, seq, (uint32_t)n, fin);
+  uint32_t nxt = seq + (uint32_t)n + fin;
+  if (MF_SEQ_GT(nxt, c->rtx_nxt))
+    c->rtx_nxt = nxt;
+  c->rtx_mark = c->snd_max;
+  return n + fin;
+}
+
+bool mf_tcp_send_loss_probe(mf_tcp_conn_t *c, uint64_t now_us,
+                            const mf_tcp_io_t *io)
+{
+  /* A resend or a lost hole the app still lacks: the oldest goes again,
+   * the repair the probe is for (a lost resend has nothing else to
+   * reveal it when no new data follows). */
+  uint32_t hole = mf_tcp_sacked_skip(c, c->snd_una);
+  uint32_t marked = MF_SEQ_GT(c->rtx_nxt, c->lost_end) ? c->rtx_nxt : c->lost_end;
+  if (MF_SEQ_LT(hole, marked) && MF_SEQ_LT(hole, c->snd_max)) {
+    c->tlp_rtx = true;
+    return mf_tcp_resend(c, now_us, io, hole) > 0;
+  }
+  /* Else the last segment again, where RFC 8985 7.3 prefers new data:
+   * the app's kernel answers a duplicate at once (and SACKs the holes
+   * before it), while it may hold its ACK of one new segment for its
+   * delayed-ACK time, 40 ms, hundreds of RTTs here. */
+  uint32_t last = c->snd_max - (c->fin_sent ? 1u : 0u);
+  uint32_t from = last - min32(last - c->snd_una, mf_tcp_smss(c));
+  if (MF_SEQ_LT(from, mf_tcp_tx_base(c)))
+    return false;
+  int n = mf_tcp_send(c, now_us, io, from, last - from,
+                      MF_TCP_ACK | (c->fin_sent ? MF_TCP_FIN : 0));
+  if (n < 0)
+    return false;
+  sent(c, now_us, from, (uint32_t)n, c->fin_sent && from + (uint32_t)n == last);
+  c->tlp_rtx = true;
+  return true;
 }
 
 void mf_tcp_send_probe(mf_tcp_conn_t *c, uint64_t now_us,

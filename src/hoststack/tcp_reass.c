@@ -9,6 +9,9 @@
  * Lists hold a handful of ranges; every loop is bounded by their size. */
 #include "hoststack/tcp_internal.h"
 
+/* merge() sizes its scratch for the longer of the two lists. */
+_Static_assert(MF_TCP_MAX_SACKED <= MF_TCP_MAX_HOLES, "sacked list too long");
+
 static uint32_t seq_min(uint32_t a, uint32_t b)
 {
   return MF_SEQ_LT(a, b) ? a : b;
@@ -115,8 +118,10 @@ uint32_t mf_tcp_sacked_add(mf_tcp_conn_t *c, uint32_t start, uint32_t end)
   uint32_t fresh = (end - start) - covered(c->sacked, c->n_sacked, start, end);
   mf_tcp_range_t m = {start, end}, kept[MF_TCP_MAX_HOLES];
   uint8_t k = merge(c->sacked, c->n_sacked, &m, kept);
-  if (k + 1 > MF_TCP_MAX_SACK) /* forget the oldest news: at worst a */
-    k = MF_TCP_MAX_SACK - 1;   /* range is resent that need not be  */
+  if (k + 1 > MF_TCP_MAX_SACKED) { /* forget the oldest news: at worst */
+    k = MF_TCP_MAX_SACKED - 1;     /* a range is resent needlessly     */
+    c->sack_forgot = true;
+  }
   c->sacked[0] = m;
   for (uint8_t i = 0; i < k; i++)
     c->sacked[i + 1] = kept[i];
@@ -135,6 +140,8 @@ void mf_tcp_sacked_trim(mf_tcp_conn_t *c)
     c->sacked[i].start = seq_max(c->sacked[i].start, c->snd_una);
     i++;
   }
+  if (c->n_sacked == 0)
+    c->sack_forgot = false;
 }
 
 uint32_t mf_tcp_sacked_skip(const mf_tcp_conn_t *c, uint32_t seq)
@@ -169,4 +176,19 @@ uint32_t mf_tcp_sacked_high(const mf_tcp_conn_t *c)
   for (uint8_t i = 0; i < c->n_sacked; i++)
     h = seq_max(h, c->sacked[i].end);
   return h;
+}
+
+uint32_t mf_tcp_sacked_missing(const mf_tcp_conn_t *c, uint32_t s, uint32_t e)
+{
+  if (!MF_SEQ_LT(s, e))
+    return 0;
+  return (e - s) - covered(c->sacked, c->n_sacked, s, e);
+}
+
+uint32_t mf_tcp_sacked_bytes(const mf_tcp_conn_t *c)
+{
+  uint32_t sum = 0;
+  for (uint8_t i = 0; i < c->n_sacked; i++)
+    sum += c->sacked[i].end - c->sacked[i].start;
+  return sum;
 }

@@ -1,19 +1,19 @@
 /* Round-trip time and the retransmission timeout (RFC 6298), in
- * microseconds. The floor is 200 ms as in Linux rather than RFC 6298's
- * 1 s: the app is on this machine, and a 1 s stall per loss would be all
- * that the user sees of a lossy path. */
+ * microseconds. The floor is the configured rto_min_ms rather than RFC
+ * 6298's 1 s or Linux's 200 ms, both meant for wide-area paths: the app is
+ * on this machine (tcp_cfg.c says why 50 ms). */
 #include "hoststack/tcp_internal.h"
 
 /* Clock granularity G of RFC 6298 2: our clock has microseconds, but a
  * variance of 0 must not make the RTO equal the bare SRTT. */
 #define RTT_G_US 1000u
 
-static void rto_update(mf_tcp_conn_t *c)
+static void rto_update(mf_tcp_conn_t *c, uint32_t rto_min_us)
 {
   uint64_t var = 4ull * c->rttvar_us;
   uint64_t rto = (uint64_t)c->srtt_us + (var > RTT_G_US ? var : RTT_G_US);
-  if (rto < MF_TCP_RTO_MIN_US)
-    rto = MF_TCP_RTO_MIN_US;
+  if (rto < rto_min_us)
+    rto = rto_min_us;
   if (rto > MF_TCP_RTO_MAX_US)
     rto = MF_TCP_RTO_MAX_US;
   c->rto_us = (uint32_t)rto;
@@ -25,7 +25,7 @@ void mf_tcp_rtt_init(mf_tcp_conn_t *c)
   c->rto_us = MF_TCP_RTO_INIT_US;
 }
 
-void mf_tcp_rtt_sample(mf_tcp_conn_t *c, uint32_t r)
+void mf_tcp_rtt_sample(mf_tcp_conn_t *c, uint32_t r, uint32_t rto_min_us)
 {
   if (r > MF_TCP_RTO_MAX_US)
     r = MF_TCP_RTO_MAX_US;
@@ -39,7 +39,7 @@ void mf_tcp_rtt_sample(mf_tcp_conn_t *c, uint32_t r)
     if (c->srtt_us == 0)
       c->srtt_us = 1;
   }
-  rto_update(c);
+  rto_update(c, rto_min_us);
 }
 
 void mf_tcp_rtt_backoff(mf_tcp_conn_t *c)

@@ -224,6 +224,8 @@ static void add_stats(mf_tcp_stats_t *to, const mf_tcp_stats_t *from)
   to->ooo_segments += from->ooo_segments;
   to->zero_window_probes += from->zero_window_probes;
   to->window_full += from->window_full;
+  to->tlp_probes += from->tlp_probes;
+  to->lost_retransmits += from->lost_retransmits;
 }
 
 void mf_hs_tcp_forget(mf_hoststack_t *hs, uint32_t si)

@@ -6,6 +6,10 @@
  *              max_retries resends in a row reset the connection. With
  *              the app's window shut it resends the window probe instead,
  *              without touching the congestion state.
+ *   t_loss     RACK-TLP (RFC 8985, tcp_rack.c), with SACK only: the end of
+ *              a reordering window (holes below what the app holds become
+ *              lost and are resent), else the tail loss probe, about two
+ *              RTTs after the last progress.
  *   t_persist  zero-window probe (RFC 9293 3.8.6.1): the app's window is
  *              0, nothing is in flight, and we have bytes or a FIN.
  *   t_delack   delayed ACK (RFC 9293 3.8.6.3), also the retry when the
@@ -26,8 +30,9 @@ static uint64_t earlier(uint64_t a, uint64_t b)
 
 uint64_t mf_tcp_next_timer(const mf_tcp_conn_t *conn)
 {
-  return earlier(earlier(conn->t_rexmit, conn->t_delack),
-                 earlier(conn->t_persist, conn->t_state));
+  return earlier(earlier(earlier(conn->t_rexmit, conn->t_delack),
+                         earlier(conn->t_persist, conn->t_state)),
+                 conn->t_loss);
 }
 
 static void state_timeout(mf_tcp_conn_t *c, const mf_tcp_cfg_t *cfg,
@@ -69,9 +74,13 @@ static void rexmit_timeout(mf_tcp_conn_t *c, const mf_tcp_cfg_t *cfg,
   } else {
     c->stats.rto_expiries++;
     mf_tcp_cc_on_rto(c, c->retries == 1);
-    c->in_recovery = false;
     c->dupacks = 0;
-    c->snd_nxt = c->snd_una; /* go back N (RFC 9293 3.8.1, RFC 5681 3.1) */
+    if (c->sack_ok) {
+      mf_tcp_recovery_on_rto(c); /* resent as lost, hole by hole */
+    } else {
+      c->in_recovery = false;
+      c->snd_nxt = c->snd_una; /* go back N (RFC 9293 3.8.1, RFC 5681 3.1) */
+    }
     mf_tcp_output(c, cfg, now_us, io);
   }
   c->t_rexmit = now_us + c->rto_us;
@@ -96,7 +105,7 @@ void mf_tcp_on_timer(mf_tcp_conn_t *conn, const mf_tcp_cfg_t *cfg,
 {
   mf_tcp_conn_t *c = conn;
   if (c->state == MF_TCP_S_CLOSED) {
-    c->t_rexmit = c->t_delack = c->t_persist = c->t_state = 0;
+    c->t_rexmit = c->t_loss = c->t_delack = c->t_persist = c->t_state = 0;
     return;
   }
   if (c->t_state && c->t_state <= now_us) {
@@ -108,6 +117,12 @@ void mf_tcp_on_timer(mf_tcp_conn_t *conn, const mf_tcp_cfg_t *cfg,
   if (c->t_rexmit && c->t_rexmit <= now_us) {
     c->t_rexmit = 0;
     rexmit_timeout(c, cfg, now_us, io);
+    if (c->state == MF_TCP_S_CLOSED)
+      return;
+  }
+  if (c->t_loss && c->t_loss <= now_us) {
+    c->t_loss = 0;
+    mf_tcp_rack_on_timer(c, cfg, now_us, io);
     if (c->state == MF_TCP_S_CLOSED)
       return;
   }

@@ -3,7 +3,8 @@
  * mf_tcp_io_t. Handshake and options, data both ways, delayed ACK, half
  * close in each direction, RST (RFC 5961 3), SYN and ACK challenges (RFC
  * 5961 4-5), PAWS, abort, stateless reset, window scaling, zero window
- * and probes, retransmission and its limit, SACK, TIME-WAIT. */
+ * and probes, retransmission and its limit, SACK recovery of every hole
+ * and of lost resends, the loss probe, the RTO floor, TIME-WAIT. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -852,11 +853,33 @@ static void test_rto_go_back_and_recover(void **state)
   mf_tcp_output(&f->c, &f->cfg, f->now, &f->io);
   int sent = f->out.n;
   assert_int_equal(sent, 3);
+  uint32_t seg = 1460 - 12;
+  /* First the tail loss probe (RFC 8985 7.3): the last segment again,
+   * two RTTs on, well before the RTO. */
   f->now = mf_tcp_next_timer(&f->c);
+  assert_true(f->now < f->c.t_rexmit);
   mf_tcp_on_timer(&f->c, &f->cfg, f->now, &f->io);
   assert_int_equal(f->out.n, sent + 1);
+  assert_int_equal(parsed(&f->out, sent).seq, ISS + 1 + 4000 - seg);
+  assert_int_equal(f->c.stats.tlp_probes, 1);
+  assert_int_equal(f->c.stats.rto_expiries, 0);
+  /* No answer: a second probe after twice the wait, the same segment. */
+  uint64_t first = f->now - T0;
+  sent = f->out.n;
+  f->now = mf_tcp_next_timer(&f->c);
+  mf_tcp_on_timer(&f->c, &f->cfg, f->now, &f->io);
+  assert_int_equal(f->c.stats.tlp_probes, 2);
+  assert_int_equal(f->out.n, sent + 1);
+  assert_int_equal(parsed(&f->out, sent).seq, ISS + 1 + 4000 - seg);
+  assert_true(f->now - T0 - first >= first);
+  /* Still no answer: the RTO, one segment from snd_una (cwnd 1). */
+  sent = f->out.n;
+  f->now = mf_tcp_next_timer(&f->c);
+  mf_tcp_on_timer(&f->c, &f->cfg, f->now, &f->io);
+  assert_int_equal(f->c.stats.rto_expiries, 1);
+  assert_int_equal(f->out.n, sent + 1);
+  assert_int_equal(parsed(&f->out, sent).seq, ISS + 1);
   /* The app had the first segment: its ACK moves past snd_nxt. */
-  uint32_t seg = 1460 - 12;
   assert_int_equal(fx_ack(f, ISS + 1 + seg, 512), MF_TCP_V_ACCEPTED);
   assert_int_equal(f->c.retries, 0);
   /* Slow start from 1: two more segments, resent from the second on. */
@@ -964,6 +987,79 @@ static void test_fast_retransmit_sack(void **state)
   fx_free(f);
 }
 
+/* An ACK from the app at ISS + 1 with these SACK blocks, in segments. */
+static void fx_sack(fx_t *f, int n, const uint32_t (*blk)[2])
+{
+  uint32_t seg = 1448;
+  app_seg_t a = {.seq = f->app_nxt, .ack = ISS + 1, .flags = MF_TCP_ACK,
+                 .wnd = 512, .n_sack = n};
+  for (int i = 0; i < n; i++)
+    a.sack[i] = (mf_tcp_range_t){ISS + 1 + blk[i][0] * seg,
+                                 ISS + 1 + blk[i][1] * seg};
+  fx_in(f, &a);
+}
+
+static void test_sack_recovery_every_hole(void **state)
+{
+  /* RFC 6675: one ACK that shows three holes gets all three resent (as
+   * pipe allows), not one per duplicate ACK; RFC 8985: a resend is lost
+   * once the app SACKs bytes first sent after it, and goes again. */
+  fx_t *f = fx_established(true);
+  uint32_t seg = 1448;
+  static uint8_t d[20 * 1448];
+  fill(d, sizeof(d), 31);
+  tx_put(f, d, 10 * seg);
+  mf_tcp_output(&f->c, &f->cfg, f->now, &f->io);
+  assert_int_equal(f->out.n, 10);
+  tx_put(f, d + 10 * seg, 10 * seg); /* more to send once room opens */
+  f->out.n = 0;
+  f->now += 100;
+  const uint32_t holes[3][2] = {{7, 10}, {4, 6}, {1, 3}}; /* 0, 3, 6 lost */
+  fx_sack(f, 3, holes);
+  assert_true(f->c.in_recovery);
+  assert_int_equal(f->c.stats.fast_retransmits, 1);
+  /* cwnd = ssthresh = 5 segments; pipe: the three resends. New data
+   * fills the rest. */
+  assert_true(f->out.n >= 3);
+  assert_int_equal(parsed(&f->out, 0).seq, ISS + 1);
+  assert_int_equal(parsed(&f->out, 1).seq, ISS + 1 + 3 * seg);
+  assert_int_equal(parsed(&f->out, 2).seq, ISS + 1 + 6 * seg);
+  assert_memory_equal(parsed(&f->out, 1).data, d + 3 * seg, seg);
+  for (int i = 3; i < f->out.n; i++)
+    assert_true(parsed(&f->out, i).seq >= ISS + 1 + 10 * seg);
+  assert_int_equal(f->c.stats.retransmits, 3);
+  assert_true(f->c.snd_max == ISS + 1 + (uint32_t)(7 + f->out.n) * seg);
+  /* Resends of 3 and 6 arrive, and new segment 10; that of 0 is lost. */
+  f->out.n = 0;
+  f->now += 100;
+  const uint32_t later[1][2] = {{1, 11}};
+  fx_sack(f, 1, later);
+  assert_int_equal(f->c.stats.lost_retransmits, 1);
+  assert_true(f->out.n >= 1);
+  assert_int_equal(parsed(&f->out, 0).seq, ISS + 1);
+  assert_memory_equal(parsed(&f->out, 0).data, d, seg);
+  fx_free(f);
+}
+
+static void test_rto_floor_from_cfg(void **state)
+{
+  /* RTT of 1 ms: the RTO is the configured floor, not 200 ms. */
+  fx_t *f = fx_established(true);
+  assert_int_equal(f->cfg.rto_min_ms, 50);
+  assert_int_equal(f->c.rto_us, 50 * MS);
+  fx_free(f);
+  f = fx_new();
+  f->cfg.rto_min_ms = 120;
+  uint32_t n = build_syn(true);
+  assert_int_equal(mf_tcp_accept(&f->c, &f->cfg, pkt, n, ISS, 1460, f->now),
+                   MF_TCP_V_ACCEPTED);
+  mf_tcp_upstream_connected(&f->c, &f->cfg, f->now, &f->io);
+  f->now += MS;
+  assert_int_equal(fx_ack(f, ISS + 1, 512), MF_TCP_V_ACCEPTED);
+  assert_int_equal(f->c.rto_us, 120 * MS);
+  fx_free(f);
+}
+
 static void test_no_memory_and_no_span(void **state)
 {
   fx_t *f = fx_established(true);
@@ -994,8 +1090,9 @@ static void test_names(void **state)
   assert_string_equal(mf_tcp_state_name(MF_TCP_S_ESTABLISHED), "ESTABLISHED");
   assert_string_equal(mf_tcp_state_name(MF_TCP_S_TIME_WAIT), "TIME_WAIT");
   assert_string_equal(mf_tcp_state_name(200), "?");
-  /* The TCB stays small (an idle session holds no ring). */
-  assert_true(sizeof(mf_tcp_conn_t) <= 400);
+  /* The TCB stays small (an idle session holds no ring): under 2 KiB a
+   * session in all. */
+  assert_true(sizeof(mf_tcp_conn_t) <= 448);
 }
 
 int main(void)
@@ -1022,6 +1119,8 @@ int main(void)
       cmocka_unit_test(test_rto_go_back_and_recover),
       cmocka_unit_test(test_out_of_order_and_sack),
       cmocka_unit_test(test_fast_retransmit_sack),
+      cmocka_unit_test(test_sack_recovery_every_hole),
+      cmocka_unit_test(test_rto_floor_from_cfg),
       cmocka_unit_test(test_no_memory_and_no_span),
       cmocka_unit_test(test_names),
   };
