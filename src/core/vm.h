@@ -52,6 +52,10 @@ typedef struct mf_vm {
    * generator (fault_rng, never 0), counted as fault-drop. 0: off. */
   uint32_t fault_drop_ppm;
   uint64_t fault_rng;
+
+  /* dns.hijack: ip-lookup hands every UDP port-53 packet from the TUN to
+   * the stack's DNS server, whatever its destination. */
+  uint8_t dns_hijack;
 } mf_vm_t;
 
 #endif

@@ -159,6 +159,7 @@ int mf_dataplane_start_dns(mf_vm_t *vm, const mf_profile_t *p,
   if (!s)
     return -ENOMEM;
   vm->nodes[mf_graph_node_index(vm, "dns-input")].ctx = s;
+  vm->dns_hijack = ar->hijack;
   return 0;
 }
 

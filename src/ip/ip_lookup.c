@@ -4,10 +4,13 @@
  * Uses: the destination address. Sets: adj and tx_if (the interface index),
  * and counts the packet as handed to that interface.
  * Next: ip4/ip6-local, ip4/ip6-reject, interface-drop, wg-output,
- * hs-direct, or error-drop. */
+ * hs-direct, dns-input (dns.hijack), or error-drop. */
+#include <arpa/inet.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/graph_rt.h"
+#include "daemon/dataplane.h"
 #include "fib/fib.h"
 #include "ip/headers.h"
 #include "ip/nodes.h"
@@ -31,8 +34,23 @@ enum {
   IP_LOOKUP_NEXT_INTERFACE_DROP,
   IP_LOOKUP_NEXT_WIREGUARD,
   IP_LOOKUP_NEXT_DIRECT,
+  IP_LOOKUP_NEXT_DNS,
   IP_LOOKUP_N_NEXT
 };
+
+/* dns.hijack: a DNS query from the machine to any server on port 53 is
+ * answered by the stack's own DNS server (for apps that ignore the system
+ * resolver). Only queries from the TUN: the server's own upstream
+ * queries pass here too and must go where the FIB says. */
+static bool hijacked(const mf_vm_t *vm, mf_buffer_t *b, uint8_t proto)
+{
+  if (b->rx_if != MF_IF_TUN_INDEX || proto != MF_IP_PROTO_UDP ||
+      (uint32_t)(b->current_length - b->l4_offset) < sizeof(mf_udp_header_t))
+    return false;
+  const mf_udp_header_t *udp =
+      (const mf_udp_header_t *)(mf_buffer_data(b) + b->l4_offset);
+  return udp->dst_port == htons(53);
+}
 
 /* The arc for each interface type; 0 (the drop arc) where the type is
  * no route target. A table rather than a switch: one load per packet. */
@@ -78,8 +96,14 @@ static uint32_t ip4_lookup_fn(mf_vm_t *vm, mf_node_rt_t *node,
     dst[i] = ip->dst;
   } while (++i < n);
   mf_fib4_lookup_vector(vm->fib, dst, adj, n);
-  for (i = 0; i < n; i++)
-    nexts[i] = next_for_interface(node, vm, mf_buffer_get(&vm->pool, buffers[i]), adj[i]);
+  for (i = 0; i < n; i++) {
+    mf_buffer_t *b = mf_buffer_get(&vm->pool, buffers[i]);
+    if (__builtin_expect(vm->dns_hijack, 0) &&
+        hijacked(vm, b, ((const mf_ip4_header_t *)mf_buffer_data(b))->protocol))
+      nexts[i] = IP_LOOKUP_NEXT_DNS;
+    else
+      nexts[i] = next_for_interface(node, vm, b, adj[i]);
+  }
   mf_graph_enqueue(vm, node, buffers, nexts, n);
   return n;
 }
@@ -99,8 +123,14 @@ static uint32_t ip6_lookup_fn(mf_vm_t *vm, mf_node_rt_t *node,
     dst[i] = ip->dst;
   } while (++i < n);
   mf_fib6_lookup_vector(vm->fib, dst, adj, n);
-  for (i = 0; i < n; i++)
-    nexts[i] = next_for_interface(node, vm, mf_buffer_get(&vm->pool, buffers[i]), adj[i]);
+  for (i = 0; i < n; i++) {
+    mf_buffer_t *b = mf_buffer_get(&vm->pool, buffers[i]);
+    if (__builtin_expect(vm->dns_hijack, 0) &&
+        hijacked(vm, b, ((const mf_ip6_header_t *)mf_buffer_data(b))->next_header))
+      nexts[i] = IP_LOOKUP_NEXT_DNS;
+    else
+      nexts[i] = next_for_interface(node, vm, b, adj[i]);
+  }
   mf_graph_enqueue(vm, node, buffers, nexts, n);
   return n;
 }
@@ -114,7 +144,8 @@ const mf_node_reg_t mf_ip4_lookup_node = {
                    [IP_LOOKUP_NEXT_REJECT] = "ip4-reject",
                    [IP_LOOKUP_NEXT_INTERFACE_DROP] = "interface-drop",
                    [IP_LOOKUP_NEXT_WIREGUARD] = "wg-output",
-                   [IP_LOOKUP_NEXT_DIRECT] = "hs-direct"},
+                   [IP_LOOKUP_NEXT_DIRECT] = "hs-direct",
+                   [IP_LOOKUP_NEXT_DNS] = "dns-input"},
     .n_errors = IP_LOOKUP_N_ERROR,
     .errors = ip_lookup_errors,
 };
@@ -128,7 +159,8 @@ const mf_node_reg_t mf_ip6_lookup_node = {
                    [IP_LOOKUP_NEXT_REJECT] = "ip6-reject",
                    [IP_LOOKUP_NEXT_INTERFACE_DROP] = "interface-drop",
                    [IP_LOOKUP_NEXT_WIREGUARD] = "wg-output",
-                   [IP_LOOKUP_NEXT_DIRECT] = "hs-direct"},
+                   [IP_LOOKUP_NEXT_DIRECT] = "hs-direct",
+                   [IP_LOOKUP_NEXT_DNS] = "dns-input"},
     .n_errors = IP_LOOKUP_N_ERROR,
     .errors = ip_lookup_errors,
 };

@@ -32,6 +32,7 @@ class DnsEnv(inet.Env):
     knows the test's names."""
 
     hosts_file = None
+    hijack = False
 
     def profile(self):
         base = profile_yaml(
@@ -45,6 +46,7 @@ domain_sets:
   silent: {{ files: ["{self.hosts_file}"] }}
 dns:
   direct: ["{INET4}"]
+  hijack: {"true" if self.hijack else "false"}
 routes:
   - {{ domain_set: ads, to: block }}
   - {{ domain_set: silent, to: void }}
@@ -68,13 +70,14 @@ routes:
         return p
 
 
-def start(topo, mintflow, tun_name, tmp_path):
+def start(topo, mintflow, tun_name, tmp_path, hijack=False):
     hosts = tmp_path / "trackers.hosts"
     hosts.write_text("# a hosts-format block list\n0.0.0.0 tracker.mintflow.test\n"
                      "127.0.0.1 localhost\n")
     env = DnsEnv(topo, mintflow, tun_name, tmp_path,
                  daemon_only="the DNS server is the daemon's")
     env.hosts_file = str(hosts)
+    env.hijack = hijack
     env.start()
     dnsmasq = env.start_names()
     env.start_http(str(tmp_path))
@@ -170,3 +173,19 @@ def test_canary_flush_and_bad_queries(topo, mintflow, tun_name, tmp_path):
     assert m and f and int(m.group(1)) + int(f.group(1)) >= 2, stats
     status, answers = dig(env, "svc.mintflow.test")
     assert status == "NOERROR" and answers
+
+
+def test_hijack_answers_queries_to_any_server(topo, mintflow, tun_name, tmp_path):
+    """dns.hijack: an app that asks a server of its own choosing (here the
+    Direct DNS server itself, at 198.18.0.2) is answered by the stack's
+    server all the same, so domain sets still apply to it."""
+    env, dnsmasq = start(topo, mintflow, tun_name, tmp_path, hijack=True)
+    d = env.d
+    # dnsmasq, having no upstream, would refuse the canary: ours answers.
+    status, _ = dig(env, "use-application-dns.net", server=INET4)
+    assert status == "NXDOMAIN", status
+    status, answers = dig(env, "ads.mintflow.test", server=INET4)
+    assert status == "NOERROR" and [a for _, a in answers] == [ADS4], answers
+    assert fib_dns_routes(d) == {ADS4: "block"}, d.cli("show ip fib")
+    qlog = d.cli("show dns log")
+    assert "use-application-dns.net" in qlog and "ads.mintflow.test" in qlog, qlog
