@@ -18,24 +18,14 @@ server's query log shows what it never saw.
 import re
 import time
 
-from mfharness import wgpeer
+from mfharness import dns, wgpeer
+from mfharness.dns import dnsmasq
 from mfharness.daemon import profile_yaml
 from mfharness.wgpeer import (APP_VETH4, NET4, OUR4, OUR6, PEER4, PEER6,
                               PEER_VETH4, WG0, WG_PORT)
 
 STACK4 = "172.19.0.2"
 VPN_SITE4 = "10.100.0.7"  # a server on the VPN side, as the VPN DNS says
-
-
-def dnsmasq(ns, workdir, name, listen, records):
-    argv = ["dnsmasq", "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-            "--user=root", "--bind-interfaces", "--port=53", f"--listen-address={listen}",
-            "--local-ttl=60", f"--pid-file={workdir}/{name}.pid",
-            "--log-queries", "--log-facility=-"]
-    argv += [f"--address=/{n}/{a}" for n, a in records.items()]
-    p = ns.popen(argv, name=name)
-    p.wait_output("started, version", timeout=10)
-    return p
 
 
 def build(topo, mintflow, tun_name, workdir):
@@ -70,11 +60,7 @@ routes:
 
 
 def dig(ns, name):
-    r = ns.run(["dig", "+time=4", "+tries=1", f"@{STACK4}", name, "A"],
-               check=False, timeout=10)
-    status = re.search(r"status: (\w+)", r.stdout)
-    return (status.group(1) if status else "no-answer",
-            re.findall(rf"^{re.escape(name)}\.\s+\d+\s+IN\s+A\s+(\S+)$", r.stdout, re.M))
+    return dns.dig(ns, STACK4, name)
 
 
 def test_selective_vpn_split_dns(topo, mintflow, tun_name, tmp_path):
