@@ -106,6 +106,11 @@ typedef struct {
   uint32_t max_retries;   /* RTO expiries in a row before abort */
   uint32_t delack_ms;     /* delayed ACK timer */
   uint32_t rto_min_ms;    /* floor of the retransmission timeout */
+  /* Segmentation offload toward the app: new data may go out in segments
+   * of up to this many bytes (whole MSS-sized pieces, as far as the span
+   * the glue lends allows), which the glue hands to the TUN as one GSO
+   * super-packet for the kernel to split. 0: one MSS per segment. */
+  uint32_t tso_max_bytes;
   bool sack, timestamps, window_scaling; /* what we accept if offered */
 } mf_tcp_cfg_t;
 
@@ -194,6 +199,7 @@ typedef struct mf_tcp_conn {
   uint8_t n_ooo, n_sacked;
   bool sack_forgot; /* the scoreboard dropped a range since it was empty */
   uint8_t tlp_count; /* loss probes since the last progress */
+  uint8_t tso_segs;  /* MSS-sized pieces per new-data segment (1: no TSO) */
   /* send side (toward the app) */
   uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
   uint32_t snd_mss;    /* what the app's MSS option allows, capped by ours */

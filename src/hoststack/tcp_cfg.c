@@ -23,6 +23,7 @@ void mf_tcp_cfg_default(mf_tcp_cfg_t *cfg)
   cfg->sack = true;
   cfg->timestamps = true;
   cfg->window_scaling = true;
+  cfg->tso_max_bytes = 0; /* the glue turns it on when the TUN offloads */
 }
 
 const char *mf_tcp_state_name(uint8_t state)

@@ -61,6 +61,8 @@ mf_tcp_verdict_t mf_tcp_accept(mf_tcp_conn_t *conn, const mf_tcp_cfg_t *cfg,
   uint32_t mss = o.has_mss ? o.mss : MF_TCP_DEFAULT_MSS;
   mss = mss < c->mss_local ? mss : c->mss_local;
   c->snd_mss = mss < MF_TCP_MIN_MSS ? MF_TCP_MIN_MSS : mss;
+  uint32_t tso = cfg->tso_max_bytes / c->snd_mss;
+  c->tso_segs = (uint8_t)(tso > 1 ? (tso > 255 ? 255 : tso) : 1);
   c->rx.size = ring_size(cfg->rx_buf);
   c->tx.size = ring_size(cfg->tx_buf);
   if (o.has_wscale && cfg->window_scaling) { /* RFC 7323 2.2: both or none */

@@ -127,8 +127,11 @@ int mf_tcp_send(mf_tcp_conn_t *c, uint64_t now_us, const mf_tcp_io_t *io,
     return -1;
   uint32_t optlen = mf_tcp_options_write(p + MF_TCP_HDR_LEN, &o);
   uint32_t hl = MF_TCP_HDR_LEN + optlen;
-  /* The app's MSS counts payload without options (RFC 9293 3.7.1). */
-  uint32_t max = c->snd_mss > optlen ? c->snd_mss - optlen : 1;
+  /* The app's MSS counts payload without options (RFC 9293 3.7.1). New
+   * data may take several MSS at once when the glue offloads the
+   * segmentation (tso_segs); resent data goes one MSS at a time. */
+  uint32_t one = c->snd_mss > optlen ? c->snd_mss - optlen : 1;
+  uint32_t max = MF_SEQ_GEQ(seq, c->snd_max) && c->tso_segs > 1 ? one * c->tso_segs : one;
   max = min32(max, room - hl);
   if (len > max) {
     len = max;

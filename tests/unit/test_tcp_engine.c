@@ -1095,6 +1095,41 @@ static void test_names(void **state)
   assert_true(sizeof(mf_tcp_conn_t) <= 448);
 }
 
+
+/* With segmentation offload, new data leaves in segments of several MSS
+ * (as far as the lent span allows); resent data one MSS at a time. */
+static void test_tso_segments(void **state)
+{
+  fx_t *f = fx_new();
+  f->cfg.tso_max_bytes = 8 * 1460;
+  uint32_t n = build_syn(true);
+  assert_int_equal(mf_tcp_accept(&f->c, &f->cfg, pkt, n, ISS, 1460, f->now),
+                   MF_TCP_V_ACCEPTED);
+  assert_int_equal(f->c.tso_segs, 8);
+  mf_tcp_upstream_connected(&f->c, &f->cfg, f->now, &f->io);
+  f->now += MS;
+  assert_int_equal(fx_ack(f, ISS + 1, 512), MF_TCP_V_ACCEPTED);
+  f->out.n = 0;
+  static uint8_t d[8000];
+  fill(d, sizeof(d), 3);
+  assert_int_equal(tx_put(f, d, sizeof(d)), sizeof(d));
+  mf_tcp_output(&f->c, &f->cfg, f->now, &f->io);
+  /* Spans of 2048 bytes: 2048 less 32 of header and timestamps each. */
+  seg_t s = parsed(&f->out, 0);
+  assert_int_equal(s.len, SEG_ROOM - 32);
+  assert_true(s.len > 1460);
+  assert_memory_equal(s.data, d, s.len);
+  /* An RTO resends from snd_una in one MSS. */
+  f->out.n = 0;
+  f->now = f->c.t_rexmit;
+  mf_tcp_on_timer(&f->c, &f->cfg, f->now, &f->io);
+  assert_true(f->out.n >= 1);
+  s = parsed(&f->out, 0);
+  assert_int_equal(s.seq, ISS + 1);
+  assert_int_equal(s.len, 1460 - 12);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1104,6 +1139,7 @@ int main(void)
       cmocka_unit_test(test_bad_handshake_ack),
       cmocka_unit_test(test_data_from_app_and_delack),
       cmocka_unit_test(test_data_to_app),
+      cmocka_unit_test(test_tso_segments),
       cmocka_unit_test(test_app_closes_first),
       cmocka_unit_test(test_we_close_first),
       cmocka_unit_test(test_fin_wait_2_timeout),
