@@ -5,12 +5,36 @@
 #include <string.h>
 #include <sys/mman.h>
 
-int mf_buffer_pool_init(mf_buffer_pool_t *pool, uint32_t n_buffers)
+#define MF_BUFFER_SMALL_AREA (MF_BUFFER_HEADROOM + MF_BUFFER_DATA_SIZE)
+
+/* The large areas follow the ordinary buffers in the same mapping; each is
+ * reached from its header's bytes[] by a fixed offset (see buffer.h). */
+static void place_large(mf_buffer_pool_t *pool, uint32_t n_large)
+{
+  uint8_t *areas = (uint8_t *)(pool->buffers + pool->n_total + n_large);
+  for (uint32_t i = 0; i < n_large; i++) {
+    mf_buffer_t *b = &pool->buffers[pool->n_total + i];
+    uint8_t *area = areas + (size_t)i * MF_BUFFER_LARGE_AREA;
+    b->area = (uint32_t)(area - b->bytes);
+    b->area_size = MF_BUFFER_LARGE_AREA;
+    /* Highest index on top, as for the ordinary stack below. */
+    pool->large_free[i] = pool->n_total + n_large - 1 - i;
+  }
+  pool->n_large = pool->n_large_free = n_large;
+}
+
+int mf_buffer_pool_init_large(mf_buffer_pool_t *pool, uint32_t n_buffers,
+                              uint32_t n_large)
 {
   memset(pool, 0, sizeof(*pool));
   if (n_buffers == 0)
     return -EINVAL;
-  size_t bytes = (size_t)n_buffers * sizeof(mf_buffer_t);
+  size_t headers = ((size_t)n_buffers + n_large) * sizeof(mf_buffer_t);
+  size_t bytes = headers + (size_t)n_large * MF_BUFFER_LARGE_AREA;
+  /* current_data is 32 bits: every area must be within 4 GiB of its
+   * header. Pools are tens of MB; refuse the absurd. */
+  if (bytes >= UINT32_MAX)
+    return -EINVAL;
   /* mmap rather than malloc: page-aligned, and the kernel backs the pages
    * only as buffers are first touched. */
   void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
@@ -18,24 +42,36 @@ int mf_buffer_pool_init(mf_buffer_pool_t *pool, uint32_t n_buffers)
   if (mem == MAP_FAILED)
     return -errno;
   pool->free_list = malloc(n_buffers * sizeof(uint32_t));
-  if (!pool->free_list) {
+  pool->large_free = malloc((n_large ? n_large : 1) * sizeof(uint32_t));
+  if (!pool->free_list || !pool->large_free) {
+    free(pool->free_list);
+    free(pool->large_free);
     munmap(mem, bytes);
+    memset(pool, 0, sizeof(*pool));
     return -ENOMEM;
   }
   pool->buffers = mem;
+  pool->map_bytes = bytes;
   pool->n_total = n_buffers;
   /* Low indices on top of the stack, so a light load touches few pages. */
   for (uint32_t i = 0; i < n_buffers; i++)
     pool->free_list[i] = n_buffers - 1 - i;
   pool->n_free = n_buffers;
+  place_large(pool, n_large);
   return 0;
+}
+
+int mf_buffer_pool_init(mf_buffer_pool_t *pool, uint32_t n_buffers)
+{
+  return mf_buffer_pool_init_large(pool, n_buffers, 0);
 }
 
 void mf_buffer_pool_free(mf_buffer_pool_t *pool)
 {
   if (pool->buffers)
-    munmap(pool->buffers, (size_t)pool->n_total * sizeof(mf_buffer_t));
+    munmap(pool->buffers, pool->map_bytes);
   free(pool->free_list);
+  free(pool->large_free);
   memset(pool, 0, sizeof(*pool));
 }
 
@@ -46,14 +82,34 @@ uint32_t mf_buffer_alloc(mf_buffer_pool_t *pool, uint32_t *out, uint32_t n)
     pool->alloc_failures++;
   for (uint32_t i = 0; i < got; i++) {
     uint32_t bi = pool->free_list[--pool->n_free];
-    mf_buffer_reset(&pool->buffers[bi]);
+    mf_buffer_t *b = &pool->buffers[bi];
+    /* Set here rather than at init: an untouched buffer's page stays
+     * unbacked. */
+    b->area = 0;
+    b->area_size = MF_BUFFER_SMALL_AREA;
+    mf_buffer_reset(b);
     out[i] = bi;
   }
   return got;
 }
 
+uint32_t mf_buffer_alloc_large(mf_buffer_pool_t *pool)
+{
+  if (pool->n_large_free == 0) {
+    pool->large_alloc_failures++;
+    return MF_BUFFER_INVALID;
+  }
+  uint32_t bi = pool->large_free[--pool->n_large_free];
+  mf_buffer_reset(&pool->buffers[bi]);
+  return bi;
+}
+
 void mf_buffer_free(mf_buffer_pool_t *pool, const uint32_t *bi, uint32_t n)
 {
-  for (uint32_t i = 0; i < n; i++)
-    pool->free_list[pool->n_free++] = bi[i];
+  for (uint32_t i = 0; i < n; i++) {
+    if (__builtin_expect(bi[i] >= pool->n_total, 0))
+      pool->large_free[pool->n_large_free++] = bi[i];
+    else
+      pool->free_list[pool->n_free++] = bi[i];
+  }
 }

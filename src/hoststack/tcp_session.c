@@ -97,7 +97,7 @@ static uint8_t *seg_alloc(void *ctx, uint32_t *room)
     return NULL;
   }
   mf_buffer_t *b = mf_buffer_get(&o->vm->pool, o->cur);
-  b->current_data = MF_BUFFER_HEADROOM + HS_TCP_IP_ROOM;
+  mf_buffer_set_start(b, MF_BUFFER_HEADROOM + HS_TCP_IP_ROOM);
   *room = MF_BUFFER_DATA_SIZE - HS_TCP_IP_ROOM;
   return mf_buffer_data(b);
 }
@@ -111,7 +111,7 @@ static void seg_send(void *ctx, uint8_t *seg, uint32_t len)
   mf_buffer_t *b = mf_buffer_get(&o->vm->pool, bi);
   o->cur = MF_BUFFER_INVALID;
   o->budget--;
-  b->current_length = (uint16_t)len;
+  b->current_length = len;
   mf_tcp_header_t *tcp = (mf_tcp_header_t *)seg;
   uint32_t hlen = (uint32_t)(tcp->data_offset >> 4) * 4u;
   uint64_t pseudo = mf_hs_push_ip(b, s->family, MF_IP_PROTO_TCP,
@@ -493,14 +493,14 @@ static void send_reset(mf_hoststack_t *hs, const mf_hs_key_t *k,
   if (mf_buffer_alloc(&hs->vm->pool, &bi, 1) != 1)
     return;
   mf_buffer_t *b = mf_buffer_get(&hs->vm->pool, bi);
-  b->current_data = MF_BUFFER_HEADROOM + HS_TCP_IP_ROOM;
+  mf_buffer_set_start(b, MF_BUFFER_HEADROOM + HS_TCP_IP_ROOM);
   uint32_t n = mf_tcp_write_reset(tcp, len, mf_buffer_data(b),
                                   MF_BUFFER_DATA_SIZE - HS_TCP_IP_ROOM);
   if (n == 0) {
     mf_buffer_free(&hs->vm->pool, &bi, 1);
     return;
   }
-  b->current_length = (uint16_t)n;
+  b->current_length = n;
   mf_tcp_header_t *h = (mf_tcp_header_t *)mf_buffer_data(b);
   uint64_t pseudo = mf_hs_push_ip(b, k->family, MF_IP_PROTO_TCP,
                                   k->remote_addr, k->app_addr);
