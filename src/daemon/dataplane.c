@@ -122,7 +122,8 @@ static int start_hoststack(mf_vm_t *vm, const mf_profile_t *p,
 
 int mf_dataplane_init(mf_vm_t *vm, const mf_profile_t *p, mf_tun_t *tun)
 {
-  int rv = mf_buffer_pool_init(&vm->pool, MF_DATAPLANE_BUFFERS);
+  int rv = mf_buffer_pool_init_large(&vm->pool, MF_DATAPLANE_BUFFERS,
+                                     tun->vnet_hdr ? MF_DATAPLANE_LARGE_BUFFERS : 0);
   if (rv == 0)
     rv = mf_graph_init(vm, mf_node_table, mf_node_table_len, MF_DATAPLANE_FRAMES);
   if (rv < 0) {
