@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <netinet/tcp.h>
 #include <string.h>
 #include <stdlib.h>
@@ -87,19 +88,65 @@ void mf_hs_tcp_out_flush(mf_hs_tcp_out_t *o)
   o->n_out = 0;
 }
 
+/* Largest TCP segment (header and payload) a large buffer carries: one
+ * that, behind a 40-byte IPv6 header, still fits IPv6's 16-bit payload
+ * length and IPv4's total length. */
+#define HS_TCP_SUPER_ROOM (65535u - HS_TCP_IP_ROOM)
+
+/* True when a large buffer may be lent for a segment: the TUN takes
+ * super-segments (the pool has large buffers only then), and half of them
+ * stay for tun-input's super-packets, which must never starve. */
+static bool may_lend_large(const mf_buffer_pool_t *pool)
+{
+  return pool->n_large_free > pool->n_large / 2;
+}
+
+/* Lends the engine a span for one segment: a large buffer when the TUN
+ * takes super-segments (the engine may then write up to HS_TCP_SUPER_ROOM
+ * bytes; seg_send marks what exceeds one MSS for the kernel to cut), an
+ * ordinary one otherwise. */
 static uint8_t *seg_alloc(void *ctx, uint32_t *room)
 {
   mf_hs_tcp_out_t *o = ctx;
-  if (o->budget == 0 || o->cur != MF_BUFFER_INVALID ||
-      mf_buffer_alloc(&o->vm->pool, &o->cur, 1) != 1) {
+  mf_buffer_pool_t *pool = &o->vm->pool;
+  if (o->budget == 0 || o->cur != MF_BUFFER_INVALID) {
+    o->starved = true;
+    return NULL;
+  }
+  o->cur = may_lend_large(pool) ? mf_buffer_alloc_large(pool) : MF_BUFFER_INVALID;
+  if (o->cur == MF_BUFFER_INVALID && mf_buffer_alloc(pool, &o->cur, 1) != 1) {
     o->cur = MF_BUFFER_INVALID;
     o->starved = true;
     return NULL;
   }
-  mf_buffer_t *b = mf_buffer_get(&o->vm->pool, o->cur);
+  mf_buffer_t *b = mf_buffer_get(pool, o->cur);
   mf_buffer_set_start(b, MF_BUFFER_HEADROOM + HS_TCP_IP_ROOM);
-  *room = MF_BUFFER_DATA_SIZE - HS_TCP_IP_ROOM;
+  *room = mf_buffer_is_large(pool, o->cur) ? HS_TCP_SUPER_ROOM
+                                           : MF_BUFFER_DATA_SIZE - HS_TCP_IP_ROOM;
   return mf_buffer_data(b);
+}
+
+/* A segment with more payload than the app's MSS allows is a
+ * super-segment: the kernel cuts it (GSO) at the payload each segment
+ * carries beside the same options, and completes each checksum from the
+ * pseudo-header sum left in the field, as for its own TSO (virtio-net
+ * header: NEEDS_CSUM, GSO_TCPV4/6). Returns false for an ordinary
+ * segment, whose checksum the caller computes. */
+static bool mark_super_segment(mf_buffer_t *b, const mf_tcp_conn_t *c,
+                               mf_tcp_header_t *tcp, uint32_t hlen,
+                               uint32_t len, uint64_t pseudo, uint8_t family)
+{
+  uint32_t optlen = hlen - (uint32_t)sizeof(*tcp);
+  uint32_t per_seg = c->snd_mss > optlen ? c->snd_mss - optlen : 1;
+  if (len - hlen <= per_seg)
+    return false;
+  b->flags |= MF_BUFFER_F_GSO | MF_BUFFER_F_CSUM_PARTIAL;
+  b->gso_type = family == 4 ? MF_BUFFER_GSO_TCP4 : MF_BUFFER_GSO_TCP6;
+  b->gso_size = (uint16_t)per_seg;
+  b->csum_start = b->l4_offset;
+  b->csum_offset = (uint16_t)offsetof(mf_tcp_header_t, checksum);
+  tcp->checksum = htons(mf_csum_fold(pseudo));
+  return true;
 }
 
 static void seg_send(void *ctx, uint8_t *seg, uint32_t len)
@@ -117,7 +164,9 @@ static void seg_send(void *ctx, uint8_t *seg, uint32_t len)
   uint64_t pseudo = mf_hs_push_ip(b, s->family, MF_IP_PROTO_TCP,
                                   s->remote_addr, s->app_addr);
   tcp->checksum = 0;
-  tcp->checksum = mf_csum_finish(mf_csum_add(pseudo, tcp, len));
+  if (!mf_buffer_is_large(&o->vm->pool, bi) ||
+      !mark_super_segment(b, &hs->tcp[o->si], tcp, hlen, len, pseudo, s->family))
+    tcp->checksum = mf_csum_finish(mf_csum_add(pseudo, tcp, len));
   mf_hs_count_rx(hs, s, b, len > hlen ? len - hlen : 0, hs->vm->now_ns);
   if (o->n_out == MF_FRAME_SIZE)
     mf_hs_tcp_out_flush(o);
