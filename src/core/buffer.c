@@ -7,19 +7,23 @@
 
 #define MF_BUFFER_SMALL_AREA (MF_BUFFER_HEADROOM + MF_BUFFER_DATA_SIZE)
 
-/* The large areas follow the ordinary buffers in the same mapping; each is
- * reached from its header's bytes[] by a fixed offset (see buffer.h). */
+/* The large areas follow the ordinary buffers and the large buffers'
+ * headers in the same mapping; each is reached from its header's bytes[]
+ * by a fixed offset (see buffer.h). */
+static uint32_t large_area_offset(const mf_buffer_pool_t *pool, uint32_t bi)
+{
+  const uint8_t *areas =
+      (const uint8_t *)(pool->buffers + pool->n_total + pool->n_large);
+  const uint8_t *area =
+      areas + (size_t)(bi - pool->n_total) * MF_BUFFER_LARGE_AREA;
+  return (uint32_t)(area - pool->buffers[bi].bytes);
+}
+
 static void place_large(mf_buffer_pool_t *pool, uint32_t n_large)
 {
-  uint8_t *areas = (uint8_t *)(pool->buffers + pool->n_total + n_large);
-  for (uint32_t i = 0; i < n_large; i++) {
-    mf_buffer_t *b = &pool->buffers[pool->n_total + i];
-    uint8_t *area = areas + (size_t)i * MF_BUFFER_LARGE_AREA;
-    b->area = (uint32_t)(area - b->bytes);
-    b->area_size = MF_BUFFER_LARGE_AREA;
-    /* Highest index on top, as for the ordinary stack below. */
+  /* Highest index on top, as for the ordinary stack below. */
+  for (uint32_t i = 0; i < n_large; i++)
     pool->large_free[i] = pool->n_total + n_large - 1 - i;
-  }
   pool->n_large = pool->n_large_free = n_large;
 }
 
@@ -100,7 +104,11 @@ uint32_t mf_buffer_alloc_large(mf_buffer_pool_t *pool)
     return MF_BUFFER_INVALID;
   }
   uint32_t bi = pool->large_free[--pool->n_large_free];
-  mf_buffer_reset(&pool->buffers[bi]);
+  mf_buffer_t *b = &pool->buffers[bi];
+  /* Set here rather than at init, as for the ordinary buffers. */
+  b->area = large_area_offset(pool, bi);
+  b->area_size = MF_BUFFER_LARGE_AREA;
+  mf_buffer_reset(b);
   return bi;
 }
 

@@ -94,11 +94,13 @@ void mf_hs_tcp_out_flush(mf_hs_tcp_out_t *o)
 #define HS_TCP_SUPER_ROOM (65535u - HS_TCP_IP_ROOM)
 
 /* True when a large buffer may be lent for a segment: the TUN takes
- * super-segments (the pool has large buffers only then), and half of them
- * stay for tun-input's super-packets, which must never starve. */
-static bool may_lend_large(const mf_buffer_pool_t *pool)
+ * super-segments (the pool has large buffers only then), the connection
+ * holds more than one MSS of data (handshakes, ACKs and short answers
+ * never need one, and leave the large areas' pages untouched), and half
+ * of them stay for tun-input's super-packets, which must never starve. */
+static bool may_lend_large(const mf_buffer_pool_t *pool, const mf_tcp_conn_t *c)
 {
-  return pool->n_large_free > pool->n_large / 2;
+  return pool->n_large_free > pool->n_large / 2 && c->tx.len > c->snd_mss;
 }
 
 /* Lends the engine a span for one segment: a large buffer when the TUN
@@ -113,7 +115,8 @@ static uint8_t *seg_alloc(void *ctx, uint32_t *room)
     o->starved = true;
     return NULL;
   }
-  o->cur = may_lend_large(pool) ? mf_buffer_alloc_large(pool) : MF_BUFFER_INVALID;
+  o->cur = may_lend_large(pool, &o->hs->tcp[o->si]) ? mf_buffer_alloc_large(pool)
+                                                    : MF_BUFFER_INVALID;
   if (o->cur == MF_BUFFER_INVALID && mf_buffer_alloc(pool, &o->cur, 1) != 1) {
     o->cur = MF_BUFFER_INVALID;
     o->starved = true;
