@@ -57,8 +57,12 @@ typedef struct {
   uint16_t l4_offset; /* bytes from current_data to the L4 header */
   uint32_t trace_id;  /* which traced packet this is, when MF_BUFFER_F_TRACED */
   uint32_t aux;       /* an argument from one node to the next (e.g. an MTU) */
-  uint32_t area;      /* offset from bytes[] of this buffer's own area */
-  uint32_t area_size; /* bytes in that area, headroom included */
+  /* Where this buffer's bytes are: offset from bytes[] and size of its
+   * area, headroom included. 0 and 0 for an ordinary buffer (its area is
+   * bytes[] itself; zero is what a fresh page holds, so allocation need
+   * not write them), set for a large one when it is taken. */
+  uint32_t area;
+  uint32_t area_size;
   /* Offload state, valid only under F_CSUM_PARTIAL / F_GSO: */
   uint16_t gso_size;    /* payload bytes per segment (the sender's MSS) */
   uint16_t csum_start;  /* from current_data to where summing starts */
@@ -116,10 +120,15 @@ static inline uint8_t *mf_buffer_data(mf_buffer_t *b)
   return b->bytes + b->current_data;
 }
 
+static inline uint32_t mf_buffer_area_size(const mf_buffer_t *b)
+{
+  return b->area_size ? b->area_size : (uint32_t)sizeof(b->bytes);
+}
+
 /* Room left after the packet's last byte. */
 static inline uint32_t mf_buffer_tailroom(const mf_buffer_t *b)
 {
-  return b->area + b->area_size - b->current_data - b->current_length;
+  return b->area + mf_buffer_area_size(b) - b->current_data - b->current_length;
 }
 
 /* Room in front of the packet's first byte. */
@@ -131,7 +140,7 @@ static inline uint32_t mf_buffer_headroom(const mf_buffer_t *b)
 /* Bytes the buffer's area holds after the standard headroom. */
 static inline uint32_t mf_buffer_data_size(const mf_buffer_t *b)
 {
-  return b->area_size - MF_BUFFER_HEADROOM;
+  return mf_buffer_area_size(b) - MF_BUFFER_HEADROOM;
 }
 
 /* Puts the packet's first byte at `offset` from the start of the buffer's
@@ -141,17 +150,22 @@ static inline void mf_buffer_set_start(mf_buffer_t *b, uint32_t offset)
   b->current_data = b->area + offset;
 }
 
-/* Clears the packet state; the area (which size of buffer) stays. */
-static inline void mf_buffer_reset(mf_buffer_t *b)
+/* Clears the packet state, the packet to start at `start` (from bytes[]). */
+static inline void mf_buffer_reset_at(mf_buffer_t *b, uint32_t start)
 {
-  b->current_data = b->area + MF_BUFFER_HEADROOM;
+  b->current_data = start;
   b->current_length = 0;
   b->flags = 0;
   b->rx_if = b->tx_if = b->adj = 0;
   b->error = 0;
   b->l4_offset = 0;
   b->trace_id = 0;
-  b->gso_type = MF_BUFFER_GSO_NONE;
+}
+
+/* Clears the packet state; the area (which size of buffer) stays. */
+static inline void mf_buffer_reset(mf_buffer_t *b)
+{
+  mf_buffer_reset_at(b, b->area + MF_BUFFER_HEADROOM);
 }
 
 #endif
