@@ -106,6 +106,9 @@ static int start_hoststack(mf_vm_t *vm, const mf_profile_t *p,
   mf_tcp_cfg_default(&tcp);
   tcp.rx_buf = h->tcp_rx_buffer;
   tcp.tx_buf = h->tcp_tx_buffer;
+  /* With TUN offloads the kernel cuts our segments to the app's MSS: new
+   * data may leave as one super-segment of up to 64 KiB. */
+  tcp.tso_max_bytes = tun->offloads ? 65536 : 0;
   if (mf_hoststack_tcp_setup(vm->hs, &tcp, h->tcp_memory,
                              (uint64_t)h->tcp_connect_timeout_s * NS_PER_S,
                              (uint64_t)h->tcp_idle_timeout_s * NS_PER_S,
@@ -123,7 +126,8 @@ static int start_hoststack(mf_vm_t *vm, const mf_profile_t *p,
 
 int mf_dataplane_init(mf_vm_t *vm, const mf_profile_t *p, mf_tun_t *tun)
 {
-  int rv = mf_buffer_pool_init(&vm->pool, MF_DATAPLANE_BUFFERS);
+  int rv = mf_buffer_pool_init_large(&vm->pool, MF_DATAPLANE_BUFFERS,
+                                     tun->vnet_hdr ? MF_DATAPLANE_LARGE_BUFFERS : 0);
   if (rv == 0)
     rv = mf_graph_init(vm, mf_node_table, mf_node_table_len, MF_DATAPLANE_FRAMES);
   if (rv < 0) {

@@ -16,6 +16,10 @@
 #define MF_IF_FIRST_PROFILE 2
 
 #define MF_DATAPLANE_BUFFERS 8192
+/* Large buffers for the TUN's super-packets (64 KiB each, 17 MiB of
+ * address space, backed only as used): the host stack consumes a
+ * super-packet within its vector, so a few hundred carry any load. */
+#define MF_DATAPLANE_LARGE_BUFFERS 256
 #define MF_DATAPLANE_FRAMES 512
 #define MF_DATAPLANE_MAX_ROUTES 65536
 

@@ -16,7 +16,7 @@ const mf_node_reg_t *const mf_node_table[] = {
     &mf_ip6_local_node,  &mf_ip4_reject_node,  &mf_ip6_reject_node,
     &mf_interface_drop_node, &mf_wg_output_node,  &mf_wg_input_node,
     &mf_icmp_too_big_node, &mf_hs_direct_node, &mf_hs_tcp_node,
-    &mf_hs_input_node, &mf_dns_input_node,
+    &mf_hs_input_node, &mf_dns_input_node, &mf_gso_segment_node,
     &mf_tun_output_node, &mf_error_drop_node,
 };
 

@@ -59,13 +59,14 @@ static int read_dgram(mf_buffer_t *b, dns_dgram_t *d)
   if (ulen < sizeof(*udp) || ulen > l4_len)
     return DNS_INPUT_ERROR_BAD_UDP_LENGTH;
   uint64_t pseudo;
+  bool partial = b->flags & MF_BUFFER_F_CSUM_PARTIAL;
   if (b->flags & MF_BUFFER_F_IS_IP6) {
     const mf_ip6_header_t *ip = (const mf_ip6_header_t *)pkt;
     d->family = AF_INET6;
     memcpy(d->src, ip->src, 16);
     memcpy(d->dst, ip->dst, 16);
     /* RFC 8200 8.1: IPv6 has no "no checksum". */
-    if (udp->checksum == 0)
+    if (udp->checksum == 0 && !partial)
       return DNS_INPUT_ERROR_BAD_UDP_CHECKSUM;
     pseudo = mf_csum_pseudo6(ip->src, ip->dst, MF_IP_PROTO_UDP, ulen);
   } else {
@@ -77,8 +78,12 @@ static int read_dgram(mf_buffer_t *b, dns_dgram_t *d)
     memcpy(d->dst, &ip->dst, 4);
     pseudo = mf_csum_pseudo4(ip->src, ip->dst, MF_IP_PROTO_UDP, ulen);
   }
-  if (udp->checksum != 0 && !mf_csum_ok(udp, ulen, pseudo))
+  /* A partial checksum (TUN offloads, dns.hijack) is the machine's own
+   * kernel's: nothing to verify. The packet is rewritten from here on, so
+   * its offload state no longer applies. */
+  if (!partial && udp->checksum != 0 && !mf_csum_ok(udp, ulen, pseudo))
     return DNS_INPUT_ERROR_BAD_UDP_CHECKSUM;
+  b->flags &= ~MF_BUFFER_F_OFFLOAD;
   d->sport = udp->src_port;
   d->dport = udp->dst_port;
   d->payload = (const uint8_t *)(udp + 1);

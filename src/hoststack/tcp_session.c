@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <netinet/tcp.h>
 #include <string.h>
 #include <stdlib.h>
@@ -87,19 +88,68 @@ void mf_hs_tcp_out_flush(mf_hs_tcp_out_t *o)
   o->n_out = 0;
 }
 
+/* Largest TCP segment (header and payload) a large buffer carries: one
+ * that, behind a 40-byte IPv6 header, still fits IPv6's 16-bit payload
+ * length and IPv4's total length. */
+#define HS_TCP_SUPER_ROOM (65535u - HS_TCP_IP_ROOM)
+
+/* True when a large buffer may be lent for a segment: the TUN takes
+ * super-segments (the pool has large buffers only then), the connection
+ * holds more than one MSS of data (handshakes, ACKs and short answers
+ * never need one, and leave the large areas' pages untouched), and half
+ * of them stay for tun-input's super-packets, which must never starve. */
+static bool may_lend_large(const mf_buffer_pool_t *pool, const mf_tcp_conn_t *c)
+{
+  return pool->n_large_free > pool->n_large / 2 && c->tx.len > c->snd_mss;
+}
+
+/* Lends the engine a span for one segment: a large buffer when the TUN
+ * takes super-segments (the engine may then write up to HS_TCP_SUPER_ROOM
+ * bytes; seg_send marks what exceeds one MSS for the kernel to cut), an
+ * ordinary one otherwise. */
 static uint8_t *seg_alloc(void *ctx, uint32_t *room)
 {
   mf_hs_tcp_out_t *o = ctx;
-  if (o->budget == 0 || o->cur != MF_BUFFER_INVALID ||
-      mf_buffer_alloc(&o->vm->pool, &o->cur, 1) != 1) {
+  mf_buffer_pool_t *pool = &o->vm->pool;
+  if (o->budget == 0 || o->cur != MF_BUFFER_INVALID) {
+    o->starved = true;
+    return NULL;
+  }
+  o->cur = may_lend_large(pool, &o->hs->tcp[o->si]) ? mf_buffer_alloc_large(pool)
+                                                    : MF_BUFFER_INVALID;
+  if (o->cur == MF_BUFFER_INVALID && mf_buffer_alloc(pool, &o->cur, 1) != 1) {
     o->cur = MF_BUFFER_INVALID;
     o->starved = true;
     return NULL;
   }
-  mf_buffer_t *b = mf_buffer_get(&o->vm->pool, o->cur);
-  b->current_data = MF_BUFFER_HEADROOM + HS_TCP_IP_ROOM;
-  *room = MF_BUFFER_DATA_SIZE - HS_TCP_IP_ROOM;
+  mf_buffer_t *b = mf_buffer_get(pool, o->cur);
+  mf_buffer_set_start(b, MF_BUFFER_HEADROOM + HS_TCP_IP_ROOM);
+  *room = mf_buffer_is_large(pool, o->cur) ? HS_TCP_SUPER_ROOM
+                                           : MF_BUFFER_DATA_SIZE - HS_TCP_IP_ROOM;
   return mf_buffer_data(b);
+}
+
+/* A segment with more payload than the app's MSS allows is a
+ * super-segment: the kernel cuts it (GSO) at the payload each segment
+ * carries beside the same options, and completes each checksum from the
+ * pseudo-header sum left in the field, as for its own TSO (virtio-net
+ * header: NEEDS_CSUM, GSO_TCPV4/6). Returns false for an ordinary
+ * segment, whose checksum the caller computes. */
+static bool mark_super_segment(mf_buffer_t *b, const mf_tcp_conn_t *c,
+                               mf_tcp_header_t *tcp, uint32_t hlen,
+                               uint32_t len, uint64_t pseudo, uint8_t family)
+{
+  uint32_t optlen = hlen - (uint32_t)sizeof(*tcp);
+  uint32_t per_seg = c->snd_mss > optlen ? c->snd_mss - optlen : 1;
+  if (len - hlen <= per_seg)
+    return false;
+  b->flags |= MF_BUFFER_F_GSO | MF_BUFFER_F_CSUM_PARTIAL;
+  b->gso_type = family == 4 ? MF_BUFFER_GSO_TCP4 : MF_BUFFER_GSO_TCP6;
+  b->gso_size = (uint16_t)per_seg;
+  b->csum_start = b->l4_offset;
+  b->csum_offset = (uint16_t)offsetof(mf_tcp_header_t, checksum);
+  tcp->checksum = htons(mf_csum_fold(pseudo));
+  return true;
 }
 
 static void seg_send(void *ctx, uint8_t *seg, uint32_t len)
@@ -115,13 +165,15 @@ static void seg_send(void *ctx, uint8_t *seg, uint32_t len)
     return;
   }
   o->budget--;
-  b->current_length = (uint16_t)len;
+  b->current_length = len;
   mf_tcp_header_t *tcp = (mf_tcp_header_t *)seg;
   uint32_t hlen = (uint32_t)(tcp->data_offset >> 4) * 4u;
   uint64_t pseudo = mf_hs_push_ip(b, s->family, MF_IP_PROTO_TCP,
                                   s->remote_addr, s->app_addr);
   tcp->checksum = 0;
-  tcp->checksum = mf_csum_finish(mf_csum_add(pseudo, tcp, len));
+  if (!mf_buffer_is_large(&o->vm->pool, bi) ||
+      !mark_super_segment(b, &hs->tcp[o->si], tcp, hlen, len, pseudo, s->family))
+    tcp->checksum = mf_csum_finish(mf_csum_add(pseudo, tcp, len));
   mf_hs_count_rx(hs, s, b, len > hlen ? len - hlen : 0, hs->vm->now_ns);
   if (o->n_out == MF_FRAME_SIZE)
     mf_hs_tcp_out_flush(o);
@@ -499,14 +551,14 @@ static void send_reset(mf_hoststack_t *hs, const mf_hs_key_t *k,
   if (mf_buffer_alloc(&hs->vm->pool, &bi, 1) != 1)
     return;
   mf_buffer_t *b = mf_buffer_get(&hs->vm->pool, bi);
-  b->current_data = MF_BUFFER_HEADROOM + HS_TCP_IP_ROOM;
+  mf_buffer_set_start(b, MF_BUFFER_HEADROOM + HS_TCP_IP_ROOM);
   uint32_t n = mf_tcp_write_reset(tcp, len, mf_buffer_data(b),
                                   MF_BUFFER_DATA_SIZE - HS_TCP_IP_ROOM);
   if (n == 0) {
     mf_buffer_free(&hs->vm->pool, &bi, 1);
     return;
   }
-  b->current_length = (uint16_t)n;
+  b->current_length = n;
   mf_tcp_header_t *h = (mf_tcp_header_t *)mf_buffer_data(b);
   uint64_t pseudo = mf_hs_push_ip(b, k->family, MF_IP_PROTO_TCP,
                                   k->remote_addr, k->app_addr);
@@ -574,7 +626,9 @@ static int check_segment(mf_buffer_t *b, mf_hs_key_t *k, const uint8_t **tcp,
   if (l4_len < sizeof(*h) || (h->data_offset >> 4) < 5 ||
       (uint32_t)(h->data_offset >> 4) * 4u > l4_len)
     return HS_TCP_ERROR_BAD_TCP_HEADER;
-  if (!mf_csum_ok(h, l4_len, pseudo))
+  /* A partial checksum (TUN offload) holds only the pseudo-header sum of
+   * the machine's own segment, handed over in memory: nothing to verify. */
+  if (!(b->flags & MF_BUFFER_F_CSUM_PARTIAL) && !mf_csum_ok(h, l4_len, pseudo))
     return HS_TCP_ERROR_BAD_TCP_CHECKSUM;
   /* Flags no TCP sends (scans, corruption): SYN with FIN or RST, or none
    * of SYN, ACK and RST. Dropped by name, never answered. */

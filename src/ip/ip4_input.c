@@ -50,7 +50,7 @@ static uint32_t ip4_input_check(mf_buffer_t *b)
   if ((first & 0xf0) == 0xe0 || ip->dst == 0xffffffffu)
     return IP4_INPUT_ERROR_MULTICAST;
   /* Link layers may pad; the IP length is the truth. */
-  b->current_length = (uint16_t)total;
+  b->current_length = total;
   b->l4_offset = (uint16_t)hlen;
   b->flags &= ~MF_BUFFER_F_IS_IP6;
   return IP4_INPUT_N_ERROR;

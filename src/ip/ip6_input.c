@@ -40,7 +40,7 @@ static uint32_t ip6_input_check(mf_buffer_t *b)
    * as soon as the TUN is up; they are for no one behind it. */
   if (ip->dst[0] == 0xff)
     return IP6_INPUT_ERROR_MULTICAST;
-  b->current_length = (uint16_t)total;
+  b->current_length = total;
   b->l4_offset = sizeof(*ip);
   b->flags |= MF_BUFFER_F_IS_IP6;
   return IP6_INPUT_N_ERROR;

@@ -4,7 +4,10 @@
  * Uses: the destination address. Sets: adj and tx_if (the interface index),
  * and counts the packet as handed to that interface.
  * Next: ip4/ip6-local, ip4/ip6-reject, interface-drop, wg-output,
- * hs-direct, dns-input (dns.hijack), or error-drop. */
+ * hs-direct, dns-input (dns.hijack), or error-drop; packets with TUN
+ * offloads (super-packets, partial checksums) bound for anything but the
+ * host stack or a drop go through gso-segment first, which then takes them
+ * where we would have. */
 #include <arpa/inet.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -35,6 +38,7 @@ enum {
   IP_LOOKUP_NEXT_WIREGUARD,
   IP_LOOKUP_NEXT_DIRECT,
   IP_LOOKUP_NEXT_DNS,
+  IP_LOOKUP_NEXT_GSO,
   IP_LOOKUP_N_NEXT
 };
 
@@ -77,6 +81,11 @@ static uint16_t next_for_interface(mf_node_rt_t *node, mf_vm_t *vm,
   b->adj = b->tx_if = adj;
   itf->tx_packets++;
   itf->tx_bytes += b->current_length;
+  /* Only the host stack reads offloaded packets as they are; a drop needs
+   * no checksum. */
+  if (__builtin_expect((b->flags & MF_BUFFER_F_OFFLOAD) != 0, 0) &&
+      next != IP_LOOKUP_NEXT_DIRECT && next != IP_LOOKUP_NEXT_INTERFACE_DROP)
+    return IP_LOOKUP_NEXT_GSO;
   return next;
 }
 
@@ -145,7 +154,8 @@ const mf_node_reg_t mf_ip4_lookup_node = {
                    [IP_LOOKUP_NEXT_INTERFACE_DROP] = "interface-drop",
                    [IP_LOOKUP_NEXT_WIREGUARD] = "wg-output",
                    [IP_LOOKUP_NEXT_DIRECT] = "hs-direct",
-                   [IP_LOOKUP_NEXT_DNS] = "dns-input"},
+                   [IP_LOOKUP_NEXT_DNS] = "dns-input",
+                   [IP_LOOKUP_NEXT_GSO] = "gso-segment"},
     .n_errors = IP_LOOKUP_N_ERROR,
     .errors = ip_lookup_errors,
 };
@@ -160,7 +170,8 @@ const mf_node_reg_t mf_ip6_lookup_node = {
                    [IP_LOOKUP_NEXT_INTERFACE_DROP] = "interface-drop",
                    [IP_LOOKUP_NEXT_WIREGUARD] = "wg-output",
                    [IP_LOOKUP_NEXT_DIRECT] = "hs-direct",
-                   [IP_LOOKUP_NEXT_DNS] = "dns-input"},
+                   [IP_LOOKUP_NEXT_DNS] = "dns-input",
+                   [IP_LOOKUP_NEXT_GSO] = "gso-segment"},
     .n_errors = IP_LOOKUP_N_ERROR,
     .errors = ip_lookup_errors,
 };

@@ -13,5 +13,6 @@ extern const mf_node_reg_t mf_ip6_local_node;
 extern const mf_node_reg_t mf_ip4_reject_node;
 extern const mf_node_reg_t mf_ip6_reject_node;
 extern const mf_node_reg_t mf_interface_drop_node;
+extern const mf_node_reg_t mf_gso_segment_node;
 
 #endif

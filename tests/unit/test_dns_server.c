@@ -92,7 +92,7 @@ static const mf_node_reg_t *const regs[] = {
     &mf_ip6_lookup_node, &mf_ip4_local_node, &mf_ip6_local_node,
     &mf_dns_input_node, &tun_out_node,      &wg_out_node,
     &direct_node,       &reject4_node,      &reject6_node,
-    &ifdrop_node,       &mf_error_drop_node};
+    &ifdrop_node,       &mf_gso_segment_node, &mf_error_drop_node};
 
 /* ---- the world of one test ---- */
 
