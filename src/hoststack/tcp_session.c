@@ -107,6 +107,14 @@ static bool may_lend_large(const mf_buffer_pool_t *pool, const mf_tcp_conn_t *c)
  * takes super-segments (the engine may then write up to HS_TCP_SUPER_ROOM
  * bytes; seg_send marks what exceeds one MSS for the kernel to cut), an
  * ordinary one otherwise. */
+/* Queues a finished segment for the graph, a frame at a time. */
+static void out_push(mf_hs_tcp_out_t *o, uint32_t bi)
+{
+  if (o->n_out == MF_FRAME_SIZE)
+    mf_hs_tcp_out_flush(o);
+  o->out[o->n_out++] = bi;
+}
+
 static uint8_t *seg_alloc(void *ctx, uint32_t *room)
 {
   mf_hs_tcp_out_t *o = ctx;
@@ -175,9 +183,7 @@ static void seg_send(void *ctx, uint8_t *seg, uint32_t len)
       !mark_super_segment(b, &hs->tcp[o->si], tcp, hlen, len, pseudo, s->family))
     tcp->checksum = mf_csum_finish(mf_csum_add(pseudo, tcp, len));
   mf_hs_count_rx(hs, s, b, len > hlen ? len - hlen : 0, hs->vm->now_ns);
-  if (o->n_out == MF_FRAME_SIZE)
-    mf_hs_tcp_out_flush(o);
-  o->out[o->n_out++] = bi;
+  out_push(o, bi);
 }
 
 static mf_tcp_io_t out_io(mf_hs_tcp_out_t *o, uint32_t si)
@@ -564,9 +570,7 @@ static void send_reset(mf_hoststack_t *hs, const mf_hs_key_t *k,
                                   k->remote_addr, k->app_addr);
   h->checksum = mf_csum_finish(mf_csum_add(pseudo, h, n));
   b->tx_if = MF_IF_TUN_INDEX;
-  if (o->n_out == MF_FRAME_SIZE)
-    mf_hs_tcp_out_flush(o);
-  o->out[o->n_out++] = bi;
+  out_push(o, bi);
 }
 
 /* A SYN for no session: a new connection, unless the table is full. */

@@ -17,7 +17,7 @@ as a host route to the interface the name's set is routed to.
 import re
 import time
 
-from mfharness import inet
+from mfharness import dns, inet
 from mfharness.inet import APP4, APP6, HTTP_PORT, INET4, INET6
 from mfharness.daemon import profile_yaml
 
@@ -85,12 +85,9 @@ def start(topo, mintflow, tun_name, tmp_path, hijack=False):
 
 
 def dig(env, name, qtype="A", server=STACK4):
-    r = env.app.run(["dig", "+time=3", "+tries=1", f"@{server}", name, qtype],
-                    check=False, timeout=10)
-    status = re.search(r"status: (\w+)", r.stdout)
-    answers = re.findall(rf"^{re.escape(name)}\.\s+(\d+)\s+IN\s+{qtype}\s+(\S+)$",
-                         r.stdout, re.M)
-    return (status.group(1) if status else "no-answer"), answers
+    """(status, [(ttl, address)]) as the assertions below read them."""
+    status, addrs = dns.dig(env.app, server, name, qtype)
+    return status, [(None, a) for a in addrs]
 
 
 def curl(env, *args):
