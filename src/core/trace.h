@@ -16,8 +16,8 @@ typedef struct {
   uint32_t packet;  /* trace id of the packet, from 1 */
   uint32_t node;    /* node index */
   uint64_t time_ns; /* vm->now_ns when recorded */
+  uint32_t len;     /* packet length at that node (super-packets: > 64 KiB) */
   uint16_t error;   /* b->error, meaningful at error-drop */
-  uint16_t len;     /* packet length at that node */
   uint16_t snap_len;
   uint8_t data[MF_TRACE_SNAP];
 } mf_trace_record_t;

@@ -106,7 +106,7 @@ static uint16_t ip4_reject_one(mf_node_rt_t *node, mf_buffer_t *b)
   tcp->checksum = mf_csum_finish(mf_csum_add(
       mf_csum_pseudo4(rip->src, rip->dst, MF_IP_PROTO_TCP, sizeof(*tcp)), tcp,
       sizeof(*tcp)));
-  b->current_data = (uint16_t)((uint8_t *)rip - b->bytes);
+  b->current_data = (uint32_t)((uint8_t *)rip - b->bytes);
   b->current_length = sizeof(*rip) + sizeof(*tcp);
   b->l4_offset = sizeof(*rip);
   b->tx_if = b->rx_if;
