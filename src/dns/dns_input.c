@@ -19,6 +19,7 @@
 #include "daemon/dataplane.h"
 #include "dns/dns_server_internal.h"
 #include "ip/checksum.h"
+#include "ip/udp_check.h"
 #include "ip/headers.h"
 
 static const mf_error_desc_t dns_input_errors[] = {
@@ -48,46 +49,37 @@ static void count(mf_vm_t *vm, mf_node_rt_t *node, uint32_t code)
 /* Checks the UDP header and fills d; -1, or the error. */
 static int read_dgram(mf_buffer_t *b, dns_dgram_t *d)
 {
+  uint32_t len = 0;
+  switch (mf_udp_check(b, &len)) {
+  case MF_UDP_CHECK_OK:
+    break;
+  case MF_UDP_CHECK_BAD_LENGTH:
+    return DNS_INPUT_ERROR_BAD_UDP_LENGTH;
+  case MF_UDP_CHECK_BAD_CHECKSUM:
+    return DNS_INPUT_ERROR_BAD_UDP_CHECKSUM;
+  }
   uint8_t *pkt = mf_buffer_data(b);
-  if (b->l4_offset > b->current_length)
-    return DNS_INPUT_ERROR_BAD_UDP_LENGTH;
-  uint32_t l4_len = (uint32_t)(b->current_length - b->l4_offset);
-  if (l4_len < sizeof(mf_udp_header_t))
-    return DNS_INPUT_ERROR_BAD_UDP_LENGTH;
-  const mf_udp_header_t *udp = (const mf_udp_header_t *)(pkt + b->l4_offset);
-  uint32_t ulen = ntohs(udp->length);
-  if (ulen < sizeof(*udp) || ulen > l4_len)
-    return DNS_INPUT_ERROR_BAD_UDP_LENGTH;
-  uint64_t pseudo;
-  bool partial = b->flags & MF_BUFFER_F_CSUM_PARTIAL;
+  memset(d->src, 0, 16);
+  memset(d->dst, 0, 16);
   if (b->flags & MF_BUFFER_F_IS_IP6) {
     const mf_ip6_header_t *ip = (const mf_ip6_header_t *)pkt;
     d->family = AF_INET6;
     memcpy(d->src, ip->src, 16);
     memcpy(d->dst, ip->dst, 16);
-    /* RFC 8200 8.1: IPv6 has no "no checksum". */
-    if (udp->checksum == 0 && !partial)
-      return DNS_INPUT_ERROR_BAD_UDP_CHECKSUM;
-    pseudo = mf_csum_pseudo6(ip->src, ip->dst, MF_IP_PROTO_UDP, ulen);
   } else {
     const mf_ip4_header_t *ip = (const mf_ip4_header_t *)pkt;
     d->family = AF_INET;
-    memset(d->src, 0, 16);
-    memset(d->dst, 0, 16);
     memcpy(d->src, &ip->src, 4);
     memcpy(d->dst, &ip->dst, 4);
-    pseudo = mf_csum_pseudo4(ip->src, ip->dst, MF_IP_PROTO_UDP, ulen);
   }
-  /* A partial checksum (TUN offloads, dns.hijack) is the machine's own
-   * kernel's: nothing to verify. The packet is rewritten from here on, so
-   * its offload state no longer applies. */
-  if (!partial && udp->checksum != 0 && !mf_csum_ok(udp, ulen, pseudo))
-    return DNS_INPUT_ERROR_BAD_UDP_CHECKSUM;
+  /* The packet is rewritten from here on: its offload state (a partial
+   * checksum from the TUN or dns.hijack) no longer applies. */
   b->flags &= ~MF_BUFFER_F_OFFLOAD;
+  const mf_udp_header_t *udp = (const mf_udp_header_t *)(pkt + b->l4_offset);
   d->sport = udp->src_port;
   d->dport = udp->dst_port;
   d->payload = (const uint8_t *)(udp + 1);
-  d->len = ulen - sizeof(*udp);
+  d->len = len;
   return -1;
 }
 

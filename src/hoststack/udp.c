@@ -12,32 +12,7 @@
 #include "hoststack/hs_internal.h"
 #include "ip/checksum.h"
 #include "ip/headers.h"
-
-/* Checks the UDP header of b; returns -1 with the payload length in *len
- * when it is sound, else the error. */
-static int udp_check(const mf_buffer_t *b, const mf_udp_header_t *udp,
-                     uint32_t l4_len, uint64_t pseudo_base, uint32_t *len)
-{
-  if (l4_len < sizeof(*udp))
-    return HS_DIRECT_ERROR_BAD_UDP_LENGTH;
-  uint32_t ulen = ntohs(udp->length);
-  if (ulen < sizeof(*udp) || ulen > l4_len)
-    return HS_DIRECT_ERROR_BAD_UDP_LENGTH;
-  /* A zero checksum means "none" in IPv4 only (RFC 768); IPv6 requires
-   * one (RFC 8200 8.1). */
-  bool v6 = b->flags & MF_BUFFER_F_IS_IP6;
-  /* A partial checksum (TUN offload) holds only the pseudo-header sum:
-   * the machine's own datagram, handed over in memory, never corrupted
-   * on a wire; there is nothing to verify. */
-  bool partial = b->flags & MF_BUFFER_F_CSUM_PARTIAL;
-  if (udp->checksum == 0 && !partial) {
-    if (v6)
-      return HS_DIRECT_ERROR_BAD_UDP_CHECKSUM;
-  } else if (!partial && !mf_csum_ok(udp, ulen, pseudo_base))
-    return HS_DIRECT_ERROR_BAD_UDP_CHECKSUM;
-  *len = ulen - (uint32_t)sizeof(*udp);
-  return -1;
-}
+#include "ip/udp_check.h"
 
 /* Opens the session's socket in the app's family (an app of one family
  * cannot receive from the other), marked, non-blocking, bound to an
@@ -85,27 +60,27 @@ int mf_hs_udp_send(mf_hoststack_t *hs, mf_buffer_t *b, uint64_t now)
   uint8_t *pkt = mf_buffer_data(b);
   bool v6 = b->flags & MF_BUFFER_F_IS_IP6;
   const uint8_t *src, *dst;
-  uint32_t l4_len = b->current_length - b->l4_offset, len = 0;
+  uint32_t len = 0;
   mf_udp_header_t *udp = (mf_udp_header_t *)(pkt + b->l4_offset);
-  uint64_t pseudo;
   if (v6) {
     const mf_ip6_header_t *ip = (const mf_ip6_header_t *)pkt;
     src = ip->src;
     dst = ip->dst;
-    pseudo = mf_csum_pseudo6(ip->src, ip->dst, MF_IP_PROTO_UDP,
-                             l4_len >= 8 ? ntohs(udp->length) : 0);
   } else {
     const mf_ip4_header_t *ip = (const mf_ip4_header_t *)pkt;
     if (ip->frag & htons(MF_IP4_FRAG_OFFSET | MF_IP4_FRAG_MF))
       return HS_DIRECT_ERROR_FRAGMENT;
     src = (const uint8_t *)&ip->src;
     dst = (const uint8_t *)&ip->dst;
-    pseudo = mf_csum_pseudo4(ip->src, ip->dst, MF_IP_PROTO_UDP,
-                             l4_len >= 8 ? ntohs(udp->length) : 0);
   }
-  int err = udp_check(b, udp, l4_len, pseudo, &len);
-  if (err >= 0)
-    return err;
+  switch (mf_udp_check(b, &len)) {
+  case MF_UDP_CHECK_OK:
+    break;
+  case MF_UDP_CHECK_BAD_LENGTH:
+    return HS_DIRECT_ERROR_BAD_UDP_LENGTH;
+  case MF_UDP_CHECK_BAD_CHECKSUM:
+    return HS_DIRECT_ERROR_BAD_UDP_CHECKSUM;
+  }
   uint8_t family = v6 ? 6 : 4;
   uint32_t si = mf_hoststack_find(hs, MF_HS_UDP, family, src, udp->src_port);
   if (si == MF_HS_INVALID) {
