@@ -55,7 +55,8 @@ mf_hoststack_t *mf_hoststack_create(mf_vm_t *vm, uint32_t max_sessions,
   hs->sessions = calloc(max_sessions, sizeof(*hs->sessions));
   hs->free_list = calloc(max_sessions, sizeof(*hs->free_list));
   hs->buckets = malloc(hs->n_buckets * sizeof(*hs->buckets));
-  if (!hs->sessions || !hs->free_list || !hs->buckets) {
+  if (!hs->sessions || !hs->free_list || !hs->buckets ||
+      !mf_hs_udp_batch_init(hs)) {
     mf_hoststack_destroy(hs);
     return NULL;
   }
@@ -99,6 +100,7 @@ void mf_hoststack_destroy(mf_hoststack_t *hs)
     close(hs->icmp4_fd);
   if (hs->icmp6_fd >= 0)
     close(hs->icmp6_fd);
+  mf_hs_udp_batch_free(hs);
   free(hs->sessions);
   free(hs->free_list);
   free(hs->buckets);

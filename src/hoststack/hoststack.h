@@ -137,6 +137,8 @@ typedef struct mf_hoststack {
   uint64_t next_expiry_ns;
   /* What the main loop asked hs-input to read: a tag it owns. */
   uint64_t polling;
+  /* UDP datagrams queued for sendmmsg (udp_batch.c). */
+  struct mf_hs_udp_batch *udp_batch;
   mf_hs_counters_t c;
 } mf_hoststack_t;
 

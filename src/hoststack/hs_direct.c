@@ -25,7 +25,7 @@ static uint16_t hs_direct_one(mf_node_rt_t *node, mf_hoststack_t *hs,
   else if (proto == MF_IP_PROTO_TCP)
     return HS_DIRECT_NEXT_TCP;
   else if (proto == MF_IP_PROTO_UDP)
-    err = (uint32_t)mf_hs_udp_send(hs, b, now);
+    err = (uint32_t)mf_hs_udp_send(hs, node, b, now);
   else if (proto == (v6 ? MF_IP_PROTO_ICMP6 : MF_IP_PROTO_ICMP))
     err = (uint32_t)mf_hs_icmp_send(hs, b, now);
   else
@@ -41,6 +41,8 @@ static uint32_t hs_direct_fn(mf_vm_t *vm, mf_node_rt_t *node,
     mf_buffer_t *b = mf_buffer_get(&vm->pool, buffers[i]);
     nexts[i] = hs_direct_one(node, vm->hs, b, vm->now_ns);
   }
+  if (vm->hs)
+    mf_hs_udp_flush(vm->hs, node);
   mf_graph_enqueue(vm, node, buffers, nexts, n);
   return n;
 }

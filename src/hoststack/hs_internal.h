@@ -122,8 +122,21 @@ void mf_hs_tcp_run_timers(mf_hoststack_t *hs, uint64_t now);
  * buffer's work is then done: they return the HS_DIRECT_ERROR_* under
  * which error-drop frees it, UDP_SENT or ECHO_SENT when the kernel took
  * the datagram (a notable event, as wg-input's "handshake"). */
-int mf_hs_udp_send(mf_hoststack_t *hs, mf_buffer_t *b, uint64_t now);
+int mf_hs_udp_send(mf_hoststack_t *hs, mf_node_rt_t *node, mf_buffer_t *b,
+                   uint64_t now);
 int mf_hs_icmp_send(mf_hoststack_t *hs, mf_buffer_t *b, uint64_t now);
+
+/* UDP's outbound batch (udp_batch.c). mf_hs_udp_send queues a checked
+ * datagram (its payload stays in b until hs-direct returns) and counts it
+ * UDP_SENT; mf_hs_udp_flush sends what is queued, one sendmmsg per run of
+ * one socket's datagrams, and recounts the ones the kernel refused as
+ * SEND_ERROR. hs-direct flushes before it hands its frame on. */
+bool mf_hs_udp_batch_init(mf_hoststack_t *hs);
+void mf_hs_udp_batch_free(mf_hoststack_t *hs);
+int mf_hs_udp_queue(mf_hoststack_t *hs, mf_node_rt_t *node, uint32_t si,
+                    mf_buffer_t *b, void *payload, uint32_t len,
+                    const mf_sockaddr_t *to, socklen_t to_len);
+void mf_hs_udp_flush(mf_hoststack_t *hs, mf_node_rt_t *node);
 
 /* Inbound halves: turn a datagram read from a socket (at current_data)
  * into an IP packet for the app, in place, and set rx_if/tx_if. Return -1

@@ -2,7 +2,7 @@
  * (RFC 4787 4.1, 5): the app's source address:port owns one kernel socket
  * of its family; whatever it sends, to any destination, leaves from that
  * socket, and whatever any remote sends to that socket comes back to the
- * app. Sending is one sendto() per datagram for now. */
+ * app. Datagrams leave in batches (udp_batch.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -55,7 +55,8 @@ static socklen_t udp_destination(mf_sockaddr_t *to, bool v6,
   return sizeof(to->in4);
 }
 
-int mf_hs_udp_send(mf_hoststack_t *hs, mf_buffer_t *b, uint64_t now)
+int mf_hs_udp_send(mf_hoststack_t *hs, mf_node_rt_t *node, mf_buffer_t *b,
+                   uint64_t now)
 {
   uint8_t *pkt = mf_buffer_data(b);
   bool v6 = b->flags & MF_BUFFER_F_IS_IP6;
@@ -98,11 +99,7 @@ int mf_hs_udp_send(mf_hoststack_t *hs, mf_buffer_t *b, uint64_t now)
   mf_hs_session_t *s = &hs->sessions[si];
   socklen_t to_len = udp_destination(&s->last_remote, v6, dst, udp->dst_port);
   s->last_ns = now;
-  if (sendto(s->fd, udp + 1, len, MSG_DONTWAIT, &s->last_remote.sa, to_len) < 0)
-    return HS_DIRECT_ERROR_SEND_ERROR;
-  s->tx_packets++;
-  s->tx_bytes += len;
-  return HS_DIRECT_ERROR_UDP_SENT;
+  return mf_hs_udp_queue(hs, node, si, b, udp + 1, len, &s->last_remote, to_len);
 }
 
 /* The remote's address in the app's family, or NULL when the app cannot
