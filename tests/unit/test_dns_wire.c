@@ -17,22 +17,13 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "test_rng.h"
+
 #include "dns/dns_build.h"
 #include "dns/dns_name.h"
 #include "dns/dns_wire.h"
 
 /* ---- utilities ---- */
-
-static uint64_t rng_state = 0x243f6a8885a308d3ull;
-
-static uint64_t rnd(void)
-{
-  /* splitmix64: seeded, so a failure replays. */
-  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 static mf_dns_name_t name_of(const char *text)
 {
@@ -1082,7 +1073,7 @@ static void test_tcp_framing(void **state)
     int got = 0;
     size_t at = 0;
     while (at < s) {
-      size_t slice = 1 + rnd() % 9;
+      size_t slice = 1 + rng_next() % 9;
       if (slice > s - at)
         slice = s - at;
       const uint8_t *d = &stream[at];
@@ -1242,14 +1233,14 @@ static void test_random_mutations(void **state)
                           sizeof(nxdomain_soa)};
   unsigned ok = 0;
   for (int i = 0; i < 60000; i++) {
-    int s = (int)(rnd() % 3);
+    int s = (int)(rng_next() % 3);
     size_t len = lens[s];
     uint8_t *m = malloc(len);
     assert_non_null(m);
     memcpy(m, seeds[s], len);
-    int flips = 1 + (int)(rnd() % 4);
+    int flips = 1 + (int)(rng_next() % 4);
     for (int f = 0; f < flips; f++)
-      m[rnd() % len] = (uint8_t)rnd();
+      m[rng_next() % len] = (uint8_t)rng_next();
     if (parse_err(m, len) == MF_DNS_OK) {
       ok++;
       check_consistent(m, len, &parsed);
@@ -1266,6 +1257,7 @@ static void test_random_mutations(void **state)
 
 int main(void)
 {
+  rng_seed("dns wire", 0x243f6a8885a308d3ull);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfc1035_compression_example),
       cmocka_unit_test(test_pointer_loops_and_forward),

@@ -21,39 +21,13 @@
 #include <errno.h>
 #include <cmocka.h>
 
+#include "test_rng.h"
+
 #include "fib/fib.h"
 #include "fib/fib_table.h"
 
 #define MISS 0xffffffffu
 #define BATCH 256
-
-/* ---- a seeded generator (splitmix64), so a failure can be replayed ---- */
-
-static uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-static uint32_t rng_below(uint32_t n)
-{
-  return (uint32_t)(rng_next() % n);
-}
-
-static void rng_seed(const char *test)
-{
-  uint64_t seed = 20240601;
-  const char *env = getenv("MF_TEST_SEED");
-  if (env)
-    seed = strtoull(env, NULL, 0);
-  rng_state = seed;
-  printf("# %s: seed %llu (set MF_TEST_SEED to replay)\n", test,
-         (unsigned long long)seed);
-}
 
 /* ---- the reference ---- */
 
@@ -438,13 +412,13 @@ static void random_against_reference(int family, uint32_t n_prefixes,
 
 static void test_ipv4_random_against_reference(void **state)
 {
-  rng_seed("ipv4");
+  rng_seed("ipv4", 20240601);
   random_against_reference(AF_INET, 100000, 1000000);
 }
 
 static void test_ipv6_random_against_reference(void **state)
 {
-  rng_seed("ipv6");
+  rng_seed("ipv6", 20240601);
   random_against_reference(AF_INET6, 100000, 1000000);
 }
 
@@ -584,13 +558,13 @@ static void churn(int family, uint32_t n_prefixes, uint32_t n_ops)
 
 static void test_ipv4_churn(void **state)
 {
-  rng_seed("ipv4 churn");
+  rng_seed("ipv4 churn", 20240601);
   churn(AF_INET, 1500, 40000);
 }
 
 static void test_ipv6_churn(void **state)
 {
-  rng_seed("ipv6 churn");
+  rng_seed("ipv6 churn", 20240601);
   churn(AF_INET6, 3000, 40000);
 }
 

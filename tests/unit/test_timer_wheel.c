@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_rng.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,22 +21,6 @@
 #define MS 1000ull
 #define SEC (1000 * MS)
 #define HOUR (3600 * SEC)
-
-static uint64_t rng_state;
-
-/* splitmix64: a test's whole run follows from its seed. */
-static uint64_t rnd(void)
-{
-  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-static uint64_t below(uint64_t n)
-{
-  return n ? rnd() % n : 0;
-}
 
 /* The reference: deadline per user, 0 when not armed. */
 typedef struct {
@@ -93,35 +79,35 @@ static void check_next(const mf_timer_wheel_t *tw, const ref_t *r)
 /* A deadline around now, spread over every scale the wheel has. */
 static uint64_t random_deadline(uint64_t now, uint64_t span)
 {
-  uint64_t kind = below(100);
+  uint64_t kind = rng_below(100);
   uint64_t d;
   if (kind < 5)
     return 0; /* cancel */
   if (kind < 12)
-    d = now > 1 ? 1 + below(now) : 1; /* in the past */
+    d = now > 1 ? 1 + rng_below(now) : 1; /* in the past */
   else if (kind < 15)
     d = now; /* exactly now */
   else if (kind < 45)
-    d = now + below(20 * MS);
+    d = now + rng_below(20 * MS);
   else if (kind < 75)
-    d = now + below(30 * SEC);
+    d = now + rng_below(30 * SEC);
   else if (kind < 80)
-    d = (now / MS + 1 + below(100)) * MS; /* on a tick */
+    d = (now / MS + 1 + rng_below(100)) * MS; /* on a tick */
   else
-    d = now + below(span);
+    d = now + rng_below(span);
   return d ? d : 1;
 }
 
 static uint64_t random_step(void)
 {
-  uint64_t kind = below(100);
+  uint64_t kind = rng_below(100);
   if (kind < 50)
-    return below(2 * MS);
+    return rng_below(2 * MS);
   if (kind < 85)
-    return below(SEC);
+    return rng_below(SEC);
   if (kind < 97)
-    return below(5 * 60 * SEC);
-  return below(2 * HOUR);
+    return rng_below(5 * 60 * SEC);
+  return rng_below(2 * HOUR);
 }
 
 /* Expires at now with random batch sizes, re-arming some users between
@@ -131,17 +117,17 @@ static void expire_all(mf_timer_wheel_t *tw, ref_t *r, uint64_t now,
 {
   uint32_t out[64];
   for (int round = 0; round < 1000000; round++) {
-    uint32_t max = 1 + (uint32_t)below(below(4) == 0 ? 64 : 8);
+    uint32_t max = 1 + (uint32_t)rng_below(rng_below(4) == 0 ? 64 : 8);
     uint32_t n = mf_tw_expire(tw, now, out, max);
     assert_true(n <= max);
     check_batch(r, out, n, now);
     bool rearmed_due = false;
-    if (n > 0 && below(3) == 0) {
+    if (n > 0 && rng_below(3) == 0) {
       /* Re-arm inside the batch: a returned user and a random one. */
-      uint32_t u = out[below(n)];
+      uint32_t u = out[rng_below(n)];
       uint64_t d = random_deadline(now, span);
       both_set(tw, r, u, d);
-      uint32_t v = (uint32_t)below(r->n_users);
+      uint32_t v = (uint32_t)rng_below(r->n_users);
       uint64_t e = random_deadline(now, span);
       both_set(tw, r, v, e);
       rearmed_due = (d && d <= now) || (e && e <= now);
@@ -170,9 +156,9 @@ static void differential(const run_t *run)
   mf_timer_wheel_t *tw = mf_tw_create(run->n_users, run->tick_us, now);
   assert_non_null(tw);
   for (uint32_t op = 0; op < run->ops; op++) {
-    uint64_t kind = below(100);
+    uint64_t kind = rng_below(100);
     if (kind < 50) {
-      uint32_t u = (uint32_t)below(run->n_users);
+      uint32_t u = (uint32_t)rng_below(run->n_users);
       both_set(tw, &r, u, random_deadline(now, run->span));
     } else if (kind < 90) {
       now += random_step();
@@ -186,7 +172,7 @@ static void differential(const run_t *run)
       uint64_t next = mf_tw_next(tw);
       assert_true(next == 0 || next > now);
     } else {
-      uint32_t u = (uint32_t)below(run->n_users);
+      uint32_t u = (uint32_t)rng_below(run->n_users);
       assert_int_equal(mf_tw_get(tw, u), r.deadline[u]);
     }
     check_next(tw, &r);
@@ -323,8 +309,8 @@ static void test_event_loop_65536(void **state)
   mf_timer_wheel_t *tw = mf_tw_create(N, 1000, now);
   assert_non_null(tw);
   for (uint32_t u = 0; u < N; u++) {
-    uint64_t scale = below(4) == 0 ? 6 * HOUR : (below(2) ? 60 * SEC : 50 * MS);
-    dl[u] = now + 1 * MS + below(scale);
+    uint64_t scale = rng_below(4) == 0 ? 6 * HOUR : (rng_below(2) ? 60 * SEC : 50 * MS);
+    dl[u] = now + 1 * MS + rng_below(scale);
     mf_tw_set(tw, u, dl[u]);
   }
   assert_int_equal(mf_tw_armed(tw), N);
