@@ -56,7 +56,8 @@ static void sleep_ms(int ms)
 }
 
 /* The daemon blocks SIGINT/SIGTERM for its signalfd and ignores SIGPIPE;
- * the child must start with neither. */
+ * the child must start with neither. Its own process group lets a kill
+ * after the timeout reach whatever it started too. */
 static int spawn_attrs(posix_spawnattr_t *a)
 {
   sigset_t none, pipe;
@@ -67,8 +68,10 @@ static int spawn_attrs(posix_spawnattr_t *a)
     return -1;
   if (posix_spawnattr_setsigmask(a, &none) != 0 ||
       posix_spawnattr_setsigdefault(a, &pipe) != 0 ||
+      posix_spawnattr_setpgroup(a, 0) != 0 ||
       posix_spawnattr_setflags(a, POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF) != 0) {
+                                      POSIX_SPAWN_SETSIGDEF |
+                                      POSIX_SPAWN_SETPGROUP) != 0) {
     posix_spawnattr_destroy(a);
     return -1;
   }
@@ -100,7 +103,7 @@ int mf_resolver_exec(char *const argv[], int timeout_ms, char *err,
       return -1;
     }
     if (waited >= timeout_ms) {
-      kill(pid, SIGKILL);
+      kill(-pid, SIGKILL);
       (void)waitpid(pid, &st, 0);
       snprintf(err, errlen, "%s %s: no answer within %d ms; killed", argv[0],
                argv[1] ? argv[1] : "", timeout_ms);
