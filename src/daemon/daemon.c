@@ -131,7 +131,9 @@ static int configure_network(mf_daemon_t *d, const char *run_dir)
 
 /* With App Routing the machine asks our server, on the stack addresses;
  * without it, the profile's dns.servers (the manual's primary and
- * secondary DNS). */
+ * secondary DNS). Called once the TUN is up, after the dataplane has
+ * resolved WireGuard endpoint names: the daemon's own lookups never go
+ * through the resolver it points at itself. */
 static void point_resolver(mf_daemon_t *d, const char *run_dir)
 {
   const mf_profile_t *p = d->profile;

@@ -198,6 +198,28 @@ static int restore(const mf_resolver_record_t *rec, const char *prefix,
   return 0;
 }
 
+/* A record of another namespace of this boot names another file than
+ * /etc/resolv.conf is here: only that namespace can put it back. After a
+ * reboot the files (on disk) are still there to compare. */
+static int check_origin(const mf_resolver_record_t *rec, const char *prefix,
+                        char *err, size_t errlen)
+{
+  mf_origin_t self;
+  char theirs[160], ours[160];
+  if (mf_origin_self(&self, err, errlen) < 0)
+    return -1;
+  if (!mf_origin_same_boot(&rec->origin, &self) ||
+      mf_origin_same_netns(&rec->origin, &self))
+    return 0;
+  mf_origin_describe_netns(&rec->origin, theirs, sizeof(theirs));
+  mf_origin_describe_netns(&self, ours, sizeof(ours));
+  snprintf(err, errlen,
+           "resolver record %s.resolv belongs to %s, but this process is in "
+           "%s; not touching anything (start it in that namespace)",
+           prefix, theirs, ours);
+  return -1;
+}
+
 int mf_resolver_cleanup_stale(const char *saved_prefix, char *err,
                               size_t errlen)
 {
@@ -205,6 +227,10 @@ int mf_resolver_cleanup_stale(const char *saved_prefix, char *err,
   int found = mf_resolver_saved_load(saved_prefix, &rec, err, errlen);
   if (found <= 0)
     return found;
+  if (check_origin(rec, saved_prefix, err, errlen) < 0) {
+    mf_resolver_record_free(rec);
+    return -1;
+  }
   mf_log_info("resolver: an earlier run left %s pointed at its servers",
               rec->file);
   int rc = restore(rec, saved_prefix, err, errlen);

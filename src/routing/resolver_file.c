@@ -173,6 +173,12 @@ static mf_resolver_record_t *new_record(const char *file, int fd,
     free(rec);
     return NULL;
   }
+  char why[256];
+  if (mf_origin_self(&rec->origin, why, sizeof(why)) < 0) {
+    snprintf(err, errlen, "%s", why);
+    free(rec);
+    return NULL;
+  }
   strcpy(rec->file, file);
   rec->dev = (uint64_t)st.st_dev;
   rec->ino = (uint64_t)st.st_ino;

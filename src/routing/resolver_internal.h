@@ -7,10 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "routing/origin.h"
 #include "routing/resolver.h"
 
 /* What one run wrote into which file, and what the file held before. */
 typedef struct mf_resolver_record {
+  mf_origin_t origin; /* /etc/resolv.conf differs by namespace under `ip
+                         netns exec`: a record is acted on only where it
+                         was written (or after a reboot) */
   char file[MF_RESOLVER_PATH_MAX];
   uint64_t dev, ino;  /* the file written: a replaced file is not ours */
   bool had_original;  /* false: the file did not exist; restoring deletes */

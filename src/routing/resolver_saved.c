@@ -2,6 +2,7 @@
  * the machine's resolv.conf back. Two files next to the netconf state file:
  *
  *   PREFIX.resolv       mintflow-resolver 1
+ *                       boot=45e13e04-c825-4324-91cb-1212ebee5b0f netns=4:4026531840
  *                       dev=2049 ino=1835 original=1 length=187
  *                       file=/etc/resolv.conf
  *                       <the 187 bytes we wrote>
@@ -42,6 +43,13 @@ int mf_resolver_saved_path(const char *prefix, bool orig, char *out,
   return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+static int format_origin(const mf_origin_t *o, char *out, size_t size)
+{
+  int n = snprintf(out, size, "boot=%s netns=%" PRIu64 ":%" PRIu64, o->boot,
+                   o->ns_dev, o->ns_ino);
+  return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
 static int format_line2(const mf_resolver_record_t *rec, char *out,
                         size_t size)
 {
@@ -78,17 +86,18 @@ int mf_resolver_saved_write(const char *prefix, const mf_resolver_record_t *rec,
                             char *err, size_t errlen)
 {
   char rpath[MF_RESOLVER_PATH_MAX], opath[MF_RESOLVER_PATH_MAX];
-  char head[sizeof(MAGIC) + LINE2_MAX + 8 + MF_RESOLVER_PATH_MAX];
-  char line2[LINE2_MAX];
+  char head[sizeof(MAGIC) + 2 * LINE2_MAX + 8 + MF_RESOLVER_PATH_MAX];
+  char origin[LINE2_MAX], line2[LINE2_MAX];
   if (mf_resolver_saved_path(prefix, false, rpath, sizeof(rpath)) < 0 ||
       mf_resolver_saved_path(prefix, true, opath, sizeof(opath)) < 0 ||
+      format_origin(&rec->origin, origin, sizeof(origin)) < 0 ||
       format_line2(rec, line2, sizeof(line2)) < 0 ||
       strchr(rec->file, '\n')) {
     snprintf(err, errlen, "resolver record path or file name unusable");
     return -1;
   }
-  int hn = snprintf(head, sizeof(head), MAGIC "\n%s\nfile=%s\n", line2,
-                    rec->file);
+  int hn = snprintf(head, sizeof(head), MAGIC "\n%s\n%s\nfile=%s\n", origin,
+                    line2, rec->file);
   if (hn < 0 || (size_t)hn >= sizeof(head)) {
     snprintf(err, errlen, "resolver record too long");
     return -1;
@@ -162,23 +171,30 @@ static const char *parse_record(char *buf, size_t len,
                                 mf_resolver_record_t *rec)
 {
   char *p = buf, *end = buf + len;
-  char *magic = next_line(&p, end), *line2 = next_line(&p, end);
-  char *file = next_line(&p, end);
+  char *magic = next_line(&p, end), *origin = next_line(&p, end);
+  char *line2 = next_line(&p, end), *file = next_line(&p, end);
+  char again[LINE2_MAX];
+  mf_origin_t *o = &rec->origin;
   if (!magic || strcmp(magic, MAGIC) != 0)
     return "not a " MAGIC " record";
+  if (!origin ||
+      sscanf(origin, "boot=%36s netns=%" SCNu64 ":%" SCNu64, o->boot,
+             &o->ns_dev, &o->ns_ino) != 3 ||
+      !mf_origin_boot_valid(o->boot) ||
+      format_origin(o, again, sizeof(again)) < 0 || strcmp(again, origin))
+    return "line 2 malformed";
   int orig = -1;
   if (!line2 || sscanf(line2, "dev=%" SCNu64 " ino=%" SCNu64
                        " original=%d length=%zu",
                        &rec->dev, &rec->ino, &orig, &rec->ours_len) != 4 ||
       (orig != 0 && orig != 1))
-    return "line 2 malformed";
+    return "line 3 malformed";
   rec->had_original = orig == 1;
-  char again[LINE2_MAX];
   if (format_line2(rec, again, sizeof(again)) < 0 || strcmp(again, line2))
-    return "line 2 malformed";
+    return "line 3 malformed";
   if (!file || strncmp(file, "file=/", 6) != 0 ||
       strlen(file + 5) >= sizeof(rec->file))
-    return "line 3 is not file=/PATH";
+    return "line 4 is not file=/PATH";
   strcpy(rec->file, file + 5);
   if ((size_t)(end - p) != rec->ours_len || rec->ours_len > MF_RESOLVER_FILE_MAX)
     return "length does not match the bytes that follow";

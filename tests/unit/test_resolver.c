@@ -259,6 +259,8 @@ static void test_bad_record_touches_nothing(void **state)
       {"length=", "length=1"},
       {"file=/", "file="},
       {"dev=", "dev=+"},
+      {"boot=", "boot=x"},
+      {"netns=", "netns=-"},
   };
   for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
     char err[512], path[256];
@@ -274,6 +276,35 @@ static void test_bad_record_touches_nothing(void **state)
     free(ours);
     mf_resolver_saved_remove(prefix);
   }
+}
+
+/* Under `ip netns exec`, /etc/resolv.conf is another file in each named
+ * namespace: a record of another namespace of this boot is refused; one
+ * from before a reboot is judged by the file alone. */
+static void test_record_of_another_namespace(void **state)
+{
+  (void)state;
+  char err[512], path[256], boot[40] = "", other[160];
+  put_file(file, ORIGINAL);
+  mf_resolver_cfg_t c = stack_cfg();
+  crash(mf_resolver_up(&c));
+  char *ours = get_file(file);
+  edit_record("netns=", "netns=9", path, sizeof(path));
+  assert_int_equal(mf_resolver_cleanup_stale(prefix, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "belongs to netns 9"));
+  assert_file(file, ours);
+  free(ours);
+  FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+  assert_non_null(f);
+  assert_non_null(fgets(boot, sizeof(boot), f));
+  fclose(f);
+  boot[36] = 0;
+  snprintf(other, sizeof(other), "boot=%s", boot);
+  edit_record(other, "boot=00000000-0000-4000-8000-000000000000", path,
+              sizeof(path));
+  assert_int_equal(mf_resolver_cleanup_stale(prefix, err, sizeof(err)), 0);
+  assert_file(file, ORIGINAL);
+  assert_false(record_exists());
 }
 
 static void test_record_writable_by_others_refused(void **state)
@@ -546,6 +577,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_stale_file_removed_is_left, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_bad_record_touches_nothing, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_record_of_another_namespace, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_record_writable_by_others_refused,
                                       setup, teardown),
