@@ -28,7 +28,7 @@ cleanup() {
     wait "$dnsmasq_pid" 2>/dev/null || true
   fi
   ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$out"
+  rm -rf "/etc/netns/$ns" "$out"
 }
 trap cleanup EXIT
 
@@ -91,6 +91,10 @@ dnsmasq_rss() {
 
 field() { awk -v k="$1:" '$1 == k { print $2 }' "$out/ours.txt"; }
 
+# Its own resolv.conf (ip netns exec mounts it over /etc/resolv.conf), as
+# every namespace of ours has, so nothing inside can touch the machine's.
+mkdir -p "/etc/netns/$ns"
+echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
 ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
 : >"$out/empty.conf"

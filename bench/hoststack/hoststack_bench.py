@@ -39,6 +39,7 @@ import os
 import re
 import select
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -245,16 +246,31 @@ def root_snapshot():
 
 # ------------------------------------------------------------ namespaces
 
+# `ip netns exec NS` mounts /etc/netns/NS/resolv.conf over /etc/resolv.conf:
+# a daemon inside that points "the system resolver" at its DNS server then
+# writes that copy, never the machine's.
+def ns_etc(ns):
+    return os.path.join("/etc/netns", ns)
+
+
+def make_ns_etc(ns):
+    os.makedirs(ns_etc(ns), exist_ok=True)
+    with open(os.path.join(ns_etc(ns), "resolv.conf"), "w") as f:
+        f.write("nameserver 127.0.0.1\n")
+
+
 def delete_namespaces():
     have = run(["ip", "netns", "list"], check=False).stdout.split()
     for ns in (NS_APP, NS_INET):
         if ns in have:
             run(["ip", "netns", "del", ns], check=False)
+        shutil.rmtree(ns_etc(ns), ignore_errors=True)
 
 
 def make_namespaces():
     delete_namespaces()  # what a SIGKILLed run may have left
     for ns in (NS_APP, NS_INET):
+        make_ns_etc(ns)
         run(["ip", "netns", "add", ns])
         run(in_ns(ns, ["ip", "link", "set", "lo", "up"]))
     # Created inside the app namespace with its peer moved to inet: never

@@ -77,6 +77,7 @@ cleanup() {
   fi
   for ns in mfhs-app mfhs-inet; do
     if ip netns list | grep -qw "$ns"; then ip netns del "$ns" || true; fi
+    rm -rf "/etc/netns/$ns"
   done
   if ! root_state | cmp -s - "$out/root-before.txt"; then
     echo "error: the root namespace's rules or routes changed:" >&2

@@ -61,6 +61,7 @@ cleanup() {
   fi
   for ns in mfbench-a mfbench-b; do
     if ip netns list | grep -qw "$ns"; then ip netns del "$ns" || true; fi
+    rm -rf "/etc/netns/$ns"
   done
 }
 trap cleanup EXIT

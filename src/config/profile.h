@@ -177,6 +177,13 @@ typedef struct {
   mf_mark_t mark;
 } mf_dns_server_cfg_t;
 
+/* dns.system: whether the daemon points the machine's resolver (resolv.conf
+ * or systemd-resolved) at its servers while it runs. */
+typedef enum {
+  MF_DNS_SYSTEM_AUTO = 0, /* default: when there is something to hand over */
+  MF_DNS_SYSTEM_OFF,      /* leave the machine's DNS settings alone */
+} mf_dns_system_t;
+
 /* Section `dns`: every key optional. */
 typedef struct {
   mf_dns_server_cfg_t servers[MF_PROFILE_MAX_DNS_SERVERS]; /* App Routing
@@ -192,6 +199,7 @@ typedef struct {
   bool block_answer; /* block: answer (else resolve) for drop/reject sets */
   uint32_t host_route_grace_s; /* default 60 */
   uint32_t max_host_routes;    /* default 65536 */
+  uint8_t system;              /* mf_dns_system_t; default auto */
   mf_mark_t mark;              /* the `dns` key; 0:0 when absent */
 } mf_dns_cfg_t;
 

@@ -1,6 +1,7 @@
 /* The dns section: the servers handed to the system when App Routing is
  * off, and with it on the split-DNS upstreams (the manual's VPN and Direct
- * DNS servers) and how the built-in server behaves. Every key optional. */
+ * DNS servers), how the built-in server behaves, and whether the system's
+ * resolver is pointed at all (`system`). Every key optional. */
 #include <arpa/inet.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ enum {
   F_BLOCK,
   F_GRACE,
   F_MAX_HOST_ROUTES,
+  F_SYSTEM,
   F_N
 };
 
@@ -137,6 +139,21 @@ static void read_block(const mf_yaml_tree_t *t, uint32_t i, mf_dns_cfg_t *dns)
   mf_yaml_error(t, i, "block: expected resolve or answer, got '%s'", q);
 }
 
+static void read_system(const mf_yaml_tree_t *t, uint32_t i, mf_dns_cfg_t *dns)
+{
+  const char *s;
+  size_t len;
+  if (mf_yaml_read_string(t, i, "system", &s, &len) < 0)
+    return;
+  if (strcmp(s, "auto") == 0 || strcmp(s, "off") == 0) {
+    dns->system = s[0] == 'a' ? MF_DNS_SYSTEM_AUTO : MF_DNS_SYSTEM_OFF;
+    return;
+  }
+  char q[MF_DIAG_QUOTE_MAX + 4];
+  mf_diag_quote(s, len, q, sizeof(q));
+  mf_yaml_error(t, i, "system: expected auto or off, got '%s'", q);
+}
+
 void mf_profile_parse_dns(const mf_yaml_tree_t *t, uint32_t key, uint32_t value,
                           mf_profile_t *p)
 {
@@ -147,7 +164,8 @@ void mf_profile_parse_dns(const mf_yaml_tree_t *t, uint32_t key, uint32_t value,
                             [F_HIJACK] = {.name = "hijack"},
                             [F_BLOCK] = {.name = "block"},
                             [F_GRACE] = {.name = "host_route_grace"},
-                            [F_MAX_HOST_ROUTES] = {.name = "max_host_routes"}};
+                            [F_MAX_HOST_ROUTES] = {.name = "max_host_routes"},
+                            [F_SYSTEM] = {.name = "system"}};
   if (key != MF_YAML_NONE)
     dns->mark = mf_profile_mark(t, key);
   if (value == MF_YAML_NONE || mf_yaml_is_null(t, value))
@@ -168,4 +186,6 @@ void mf_profile_parse_dns(const mf_yaml_tree_t *t, uint32_t key, uint32_t value,
   if (f[F_MAX_HOST_ROUTES].value != MF_YAML_NONE)
     mf_yaml_read_u32(t, f[F_MAX_HOST_ROUTES].value, "max_host_routes",
                      HOST_ROUTES_MIN, HOST_ROUTES_MAX, &dns->max_host_routes);
+  if (f[F_SYSTEM].value != MF_YAML_NONE)
+    read_system(t, f[F_SYSTEM].value, dns);
 }

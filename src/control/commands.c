@@ -15,6 +15,7 @@
 #include "dns/dns_server.h"
 #include "hoststack/hoststack.h"
 #include "ip/format.h"
+#include "routing/resolver.h"
 #include "wireguard/keys.h"
 #include "wireguard/wg_device.h"
 
@@ -576,6 +577,27 @@ static int dns_flush(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
   return mf_dns_server_flush(s, routes, out);
 }
 
+/* show resolver: what the daemon did to the machine's resolver. */
+static int show_resolver(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  const mf_resolver_t *r = c->resolver;
+  if (!r) {
+    mf_out_printf(out, "resolver: not set up\n");
+    return 0;
+  }
+  mf_out_printf(out, "mode:     %s\n", mf_resolver_mode_name(r->mode));
+  if (r->mode == MF_RESOLVER_FILE_MODE || r->mode == MF_RESOLVER_RESOLVED) {
+    mf_out_printf(out, "file:     %s\n", r->file);
+    mf_out_printf(out, "servers:  %s\n", r->servers);
+  }
+  if (r->mode == MF_RESOLVER_FILE_MODE)
+    mf_out_printf(out, "original: %s\n",
+                  r->saved[0] ? r->saved : "none (there was no file)");
+  if (r->why[0])
+    mf_out_printf(out, "why:      %s\n", r->why);
+  return 0;
+}
+
 static const struct {
   const char *verb, *object;
   command_fn *fn;
@@ -590,6 +612,7 @@ static const struct {
     {"show", "sessions", show_sessions},
     {"show", "dns", show_dns},
     {"dns", "flush", dns_flush},
+    {"show", "resolver", show_resolver},
     {"show", "hoststack", show_hoststack},
     {"set", "hoststack", set_hoststack},
     {"set", "fault", set_fault},
@@ -615,7 +638,8 @@ int mf_ctl_execute(void *ctx, int argc, char **argv, mf_out_t *out)
   for (int i = 0; i < argc; i++)
     mf_out_printf(out, " %s", argv[i]);
   mf_out_printf(out, "\ncommands: show version|interfaces|ip fib|errors|runtime|trace|wireguard|"
-                     "sessions|hoststack|dns [cache|log|routes], dns flush [routes], "
+                     "sessions|hoststack|resolver|dns [cache|log|routes], "
+                     "dns flush [routes], "
                      "set hoststack ..., set fault ..., "
                      "trace add NODE COUNT, clear trace|errors|runtime|interfaces, "
                      "pcap start|stop\n");

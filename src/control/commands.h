@@ -12,6 +12,7 @@ typedef struct {
   mf_vm_t *vm;
   const char *profile_source;
   uint64_t start_ns; /* monotonic */
+  const struct mf_resolver *resolver; /* NULL until set up; the daemon's */
 } mf_ctl_ctx_t;
 
 /* mf_ctl_exec_fn for the server: ctx is an mf_ctl_ctx_t. */

@@ -24,6 +24,7 @@
 #include "hoststack/hoststack.h"
 #include "io/tun.h"
 #include "routing/netconf.h"
+#include "routing/resolver.h"
 #include "wireguard/uapi_server.h"
 #include "wireguard/wg_device.h"
 
@@ -39,6 +40,7 @@ typedef struct {
   mf_approute_t approute;
   mf_dns_server_t *dns;
   mf_netconf_state_t *netconf;
+  mf_resolver_t *resolver;
   mf_ctl_server_t ctl;
   mf_ctl_ctx_t ctl_ctx;
   int epfd, sigfd;
@@ -125,6 +127,41 @@ static int configure_network(mf_daemon_t *d, const char *run_dir)
     return -1;
   }
   return 0;
+}
+
+/* With App Routing the machine asks our server, on the stack addresses;
+ * without it, the profile's dns.servers (the manual's primary and
+ * secondary DNS). Called once the TUN is up, after the dataplane has
+ * resolved WireGuard endpoint names: the daemon's own lookups never go
+ * through the resolver it points at itself. */
+static void point_resolver(mf_daemon_t *d, const char *run_dir)
+{
+  const mf_profile_t *p = d->profile;
+  char prefix[4096];
+  snprintf(prefix, sizeof(prefix), "%s/%s", run_dir, p->tun.name);
+  mf_resolver_cfg_t cfg = {.ifname = d->tun.name,
+                           .saved_prefix = prefix,
+                           .off = p->approute.dns.system == MF_DNS_SYSTEM_OFF};
+  if (p->approute.enabled) {
+    for (uint32_t i = 0; i < p->tun.n_stack_addresses &&
+                         cfg.n_servers < MF_RESOLVER_MAX_SERVERS; i++) {
+      mf_resolver_server_t *s = &cfg.servers[cfg.n_servers++];
+      s->family = p->tun.stack_addresses[i].family;
+      memcpy(s->addr, p->tun.stack_addresses[i].addr, sizeof(s->addr));
+      s->port = 53;
+    }
+  } else {
+    const mf_dns_cfg_t *dns = &p->approute.dns;
+    for (uint32_t i = 0; i < dns->n_servers &&
+                         cfg.n_servers < MF_RESOLVER_MAX_SERVERS; i++) {
+      mf_resolver_server_t *s = &cfg.servers[cfg.n_servers++];
+      s->family = dns->servers[i].family;
+      memcpy(s->addr, dns->servers[i].addr, sizeof(s->addr));
+      s->port = dns->servers[i].port;
+    }
+  }
+  d->resolver = mf_resolver_up(&cfg);
+  d->ctl_ctx.resolver = d->resolver;
 }
 
 static int open_signals(mf_daemon_t *d)
@@ -263,6 +300,9 @@ static void teardown(mf_daemon_t *d)
   mf_capture_stop(&d->vm, &written, path, sizeof(path), err, sizeof(err));
   if (d->vm.wg)
     mf_wg_uapi_close_all(d->vm.wg);
+  /* Before the TUN goes: resolved can revert only a link that exists. */
+  d->ctl_ctx.resolver = NULL;
+  mf_resolver_down(d->resolver);
   if (d->netconf)
     mf_netconf_down(d->netconf);
   mf_tun_close(&d->tun);
@@ -289,6 +329,13 @@ static int start(mf_daemon_t *d, const mf_daemon_opts_t *o)
     mf_log_error("%s", err);
     return -1;
   }
+  char resolver_prefix[4096];
+  snprintf(resolver_prefix, sizeof(resolver_prefix), "%s/%s", o->run_dir,
+           d->profile->tun.name);
+  if (mf_resolver_cleanup_stale(resolver_prefix, err, sizeof(err)) < 0) {
+    mf_log_error("%s", err);
+    return -1;
+  }
   d->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (d->epfd < 0 || open_signals(d) < 0 || open_tun(d) < 0 ||
       mf_dataplane_init(&d->vm, d->profile, &d->tun) < 0 ||
@@ -296,7 +343,7 @@ static int start(mf_daemon_t *d, const mf_daemon_opts_t *o)
     return -1;
   d->dns = mf_dataplane_dns(&d->vm);
   d->tun_input = mf_graph_node_index(&d->vm, "tun-input");
-  d->ctl_ctx = (mf_ctl_ctx_t){&d->vm, d->profile->source, mono_ns()};
+  d->ctl_ctx = (mf_ctl_ctx_t){&d->vm, d->profile->source, mono_ns(), NULL};
   if (mf_ctl_server_open(&d->ctl, o->socket_path, d->epfd, mf_ctl_execute,
                          &d->ctl_ctx, err, sizeof(err)) < 0) {
     mf_log_error("%s", err);
@@ -304,6 +351,7 @@ static int start(mf_daemon_t *d, const mf_daemon_opts_t *o)
   }
   if (configure_network(d, o->run_dir) < 0)
     return -1;
+  point_resolver(d, o->run_dir);
   watch_hoststack(d);
   return watch_wireguard(d);
 }

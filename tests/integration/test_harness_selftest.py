@@ -58,9 +58,8 @@ def test_sweep_removes_only_dead_runs(tmp_path):
     dead.wait()
     stale = f"mft-{dead.pid}-1-stale"
     mine = netns.Topology(str(tmp_path))
-    cleanup.register_ns(stale)
     try:
-        netns.run_host(["ip", "netns", "add", stale])
+        netns.create_ns(stale)
         sleeper = subprocess.Popen(["ip", "netns", "exec", stale, "sleep", "60"])
         live = mine.ns("live")
         time.sleep(0.1)

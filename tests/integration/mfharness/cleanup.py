@@ -9,9 +9,35 @@ survives `ip netns del` as an anonymous namespace), then namespaces."""
 
 import atexit
 import os
+import shutil
 import signal
 import subprocess
 import time
+
+# `ip netns exec NS` bind-mounts each file of /etc/netns/NS/ over the one of
+# that name in /etc. Every namespace the harness makes gets its own
+# resolv.conf there, so that a daemon pointing "the system resolver" at its
+# DNS server changes the namespace's copy, never the machine's.
+NETNS_ETC = "/etc/netns"
+NS_RESOLV_CONF = "nameserver 127.0.0.1\n"
+
+
+def ns_etc_dir(name):
+    return os.path.join(NETNS_ETC, name)
+
+
+def make_ns_etc(name, resolv_conf=NS_RESOLV_CONF):
+    """Creates /etc/netns/<name>/resolv.conf; call before `ip netns add`."""
+    d = ns_etc_dir(name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "resolv.conf"), "w") as f:
+        f.write(resolv_conf)
+
+
+def remove_ns_etc(name):
+    if "/" in name or not name:
+        return
+    shutil.rmtree(ns_etc_dir(name), ignore_errors=True)
 
 _procs = {}        # id(Popen) -> Popen, started by this run
 _namespaces = []   # names, in creation order
@@ -63,7 +89,8 @@ def ns_pids(name):
 
 def delete_ns(name):
     """Kills what still runs inside `name` (by pid: only processes of that
-    namespace, which this harness started) and deletes it."""
+    namespace, which this harness started) and deletes it, with its
+    /etc/netns/<name>."""
     for _ in range(3):
         pids = [p for p in ns_pids(name) if p != os.getpid()]
         if not pids:
@@ -77,6 +104,7 @@ def delete_ns(name):
         # never here: a foreign waitpid would make Popen report exit code 0.
         time.sleep(0.05)
     subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
+    remove_ns_etc(name)
     forget_ns(name)
 
 

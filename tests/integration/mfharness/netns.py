@@ -62,8 +62,9 @@ def _pid_alive(pid):
 
 
 def sweep_stale():
-    """Deletes `mft-*` namespaces whose creating pytest process is dead.
-    Returns the names removed."""
+    """Deletes `mft-*` namespaces whose creating pytest process is dead,
+    and their /etc/netns/ directories (also those left without a
+    namespace). Returns the namespace names removed."""
     removed = []
     for name in list_namespaces():
         m = _NAME_RE.match(name)
@@ -74,7 +75,24 @@ def sweep_stale():
             continue
         cleanup.delete_ns(name)
         removed.append(name)
+    try:
+        etc = os.listdir(cleanup.NETNS_ETC)
+    except OSError:
+        etc = []
+    for name in etc:
+        m = _NAME_RE.match(name)
+        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            cleanup.remove_ns_etc(name)
     return removed
+
+
+def create_ns(name, resolv_conf=cleanup.NS_RESOLV_CONF):
+    """`ip netns add name`, with its own /etc/netns/<name>/resolv.conf made
+    first: a daemon inside must never write the machine's resolv.conf.
+    Registered for cleanup before anything is made."""
+    cleanup.register_ns(name)
+    cleanup.make_ns_etc(name, resolv_conf)
+    run_host(["ip", "netns", "add", name])
 
 
 def unique_name(role):
@@ -219,6 +237,11 @@ class Netns:
     def link_names(self):
         return [l["ifname"] for l in self.ip_json("link")]
 
+    @property
+    def resolv_conf_path(self):
+        """The file that is /etc/resolv.conf inside this namespace."""
+        return os.path.join(cleanup.ns_etc_dir(self.name), "resolv.conf")
+
 
 def _add_addr(ns, ifname, addr):
     args = ["addr", "add", addr, "dev", ifname]
@@ -240,8 +263,7 @@ class Topology:
 
     def ns(self, role):
         name = unique_name(role)
-        cleanup.register_ns(name)
-        run_host(["ip", "netns", "add", name])
+        create_ns(name)
         n = Netns(name, self)
         self.namespaces.append(n)
         n.ip("link", "set", "lo", "up")
