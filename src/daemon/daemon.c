@@ -21,6 +21,7 @@
 #include "core/graph_rt.h"
 #include "core/log.h"
 #include "daemon/dataplane.h"
+#include "daemon/reload.h"
 #include "hoststack/hoststack.h"
 #include "io/tun.h"
 #include "routing/netconf.h"
@@ -36,7 +37,8 @@ typedef struct {
   mf_vm_t vm;
   mf_tun_t tun;
   mf_profile_t *profile;
-  mf_approute_t approute;
+  mf_approute_t *approute; /* the DNS server borrows it */
+  const char *profile_path; /* started with; NULL: the default */
   mf_dns_server_t *dns;
   mf_netconf_state_t *netconf;
   mf_ctl_server_t ctl;
@@ -65,11 +67,28 @@ static int load_profile(mf_daemon_t *d, const char *path)
                                          d->profile, &diag);
   /* Domain-set lists are read here too: a missing file stops the start
    * before anything on the system changes. */
-  if (rv == 0)
-    rv = mf_approute_build(d->profile, &d->approute, &diag);
+  if (rv == 0) {
+    d->approute = mf_approute_create(d->profile, &diag);
+    rv = d->approute ? 0 : -1;
+  }
   if (rv < 0)
     mf_log_error("profile %s: %u error(s); nothing was changed",
                  path ? path : "<default>", diag.n_errors);
+  return rv;
+}
+
+/* `mintflow reload` and SIGHUP: path NULL reloads the file started with
+ * (or the default). Runs between graph runs; what it sends leaves with
+ * the loop's next mf_graph_run. */
+static int reload(void *arg, const char *path, mf_out_t *out)
+{
+  mf_daemon_t *d = arg;
+  mf_reload_target_t t = {&d->vm, d->profile, d->approute, d->profile_path};
+  int rv = mf_reload_run(&t, path, mono_ns(), out);
+  d->profile = t.profile;
+  d->approute = t.approute;
+  d->dns = mf_dataplane_dns(&d->vm);
+  d->ctl_ctx.profile_source = d->profile->source;
   return rv;
 }
 
@@ -148,9 +167,10 @@ static void on_signal(mf_daemon_t *d)
 {
   struct signalfd_siginfo si;
   while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-    if (si.ssi_signo == SIGHUP)
-      mf_log_info("SIGHUP: profile reload is not supported yet; ignored");
-    else {
+    if (si.ssi_signo == SIGHUP) {
+      mf_log_info("SIGHUP: reloading the profile");
+      reload(d, NULL, NULL);
+    } else {
       mf_log_info("%s: shutting down", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
       d->stop = 1;
     }
@@ -267,7 +287,7 @@ static void teardown(mf_daemon_t *d)
     mf_netconf_down(d->netconf);
   mf_tun_close(&d->tun);
   mf_dataplane_free(&d->vm);
-  mf_approute_free(&d->approute);
+  mf_approute_destroy(d->approute);
   if (d->sigfd >= 0)
     close(d->sigfd);
   if (d->epfd >= 0)
@@ -278,6 +298,7 @@ static void teardown(mf_daemon_t *d)
 static int start(mf_daemon_t *d, const mf_daemon_opts_t *o)
 {
   char err[512];
+  d->profile_path = o->profile_path;
   if (load_profile(d, o->profile_path) < 0)
     return -1;
   if (make_run_dir(o->run_dir) < 0)
@@ -292,11 +313,11 @@ static int start(mf_daemon_t *d, const mf_daemon_opts_t *o)
   d->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (d->epfd < 0 || open_signals(d) < 0 || open_tun(d) < 0 ||
       mf_dataplane_init(&d->vm, d->profile, &d->tun) < 0 ||
-      mf_dataplane_start_dns(&d->vm, d->profile, &d->approute, mono_ns()) < 0)
+      mf_dataplane_start_dns(&d->vm, d->profile, d->approute, mono_ns()) < 0)
     return -1;
   d->dns = mf_dataplane_dns(&d->vm);
   d->tun_input = mf_graph_node_index(&d->vm, "tun-input");
-  d->ctl_ctx = (mf_ctl_ctx_t){&d->vm, d->profile->source, mono_ns()};
+  d->ctl_ctx = (mf_ctl_ctx_t){&d->vm, d->profile->source, mono_ns(), reload, d};
   if (mf_ctl_server_open(&d->ctl, o->socket_path, d->epfd, mf_ctl_execute,
                          &d->ctl_ctx, err, sizeof(err)) < 0) {
     mf_log_error("%s", err);
