@@ -41,6 +41,7 @@ class ReloadEnv(inet.Env):
     cidr_to = "out"
     void_type = "drop"
     broken = False
+    app_routing = True
 
     def profile(self):
         base = profile_yaml(
@@ -50,7 +51,13 @@ class ReloadEnv(inet.Env):
             routes=[])
         base = base.replace("routes:\n", "")
         bad = "  - { domain_set: nosuch, to: block }\n" if self.broken else ""
-        return base + f"""app_routing: true
+        # Without App Routing the parser refuses domain-set and fallback
+        # routes: they go, the sets stay (unused).
+        media = f"  - {{ domain_set: media, to: {self.media_to} }}\n"
+        fallback = "  - { dns_fallback: true, to: out }\n"
+        if not self.app_routing:
+            media = fallback = ""
+        return base + f"""app_routing: {"true" if self.app_routing else "false"}
 domain_sets:
   media: [vid.mintflow.test]
 cidr_sets:
@@ -58,11 +65,9 @@ cidr_sets:
 dns:
   direct: ["{INET4}"]
 routes:
-  - {{ domain_set: media, to: {self.media_to} }}
-{bad}  - {{ cidr_set: lab, to: {self.lab_to} }}
+{media}{bad}  - {{ cidr_set: lab, to: {self.lab_to} }}
   - {{ cidr: {CIDR4}/32, to: {self.cidr_to} }}
-  - {{ dns_fallback: true, to: out }}
-  - {{ cidr: 0.0.0.0/0, to: out }}
+{fallback}  - {{ cidr: 0.0.0.0/0, to: out }}
   - {{ cidr: "::/0", to: out }}
 """
 
@@ -213,3 +218,29 @@ def test_cidr_set_and_cidr_route_change(topo, mintflow, tun_name, tmp_path):
     code, took = curl_status(env, CIDR4)
     assert code == 7 and took < 1.0, (code, took)
     assert f"profile: {d.profile}" in d.cli("show version")
+
+
+def test_app_routing_off_and_on(topo, mintflow, tun_name, tmp_path):
+    """app_routing flipped by a reload: the DNS server stops (its host
+    routes leave the FIB) and starts again."""
+    env = start(topo, mintflow, tun_name, tmp_path)
+    d = env.d
+    resolve(env, "vid.mintflow.test", VID4)
+    assert fib_routes(d, "dns") == {VID4: "out"}
+
+    env.rewrite(app_routing=False)
+    out = d.cli("reload")
+    assert re.search(r"app_routing stopped, host routes kept 0 moved 0 removed 1", out), out
+    assert fib_routes(d, "dns") == {}, d.cli("show ip fib")
+    assert "no DNS server" in d.cli("show dns")
+    status, _ = dns.dig(env.app, STACK4, "vid.mintflow.test")
+    assert status == "no-answer", status
+    assert curl_status(env, VID4)[0] == 0  # the CIDR routes carry it
+
+    env.rewrite(app_routing=True, media_to="block")
+    out = d.cli("reload")
+    assert "app_routing started" in out, out
+    resolve(env, "vid.mintflow.test", VID4)
+    assert fib_routes(d, "dns") == {VID4: "block"}, d.cli("show ip fib")
+    code, took = curl_status(env, VID4)
+    assert code == 7 and took < 1.0, (code, took)
