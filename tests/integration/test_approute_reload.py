@@ -23,7 +23,7 @@ import time
 
 from mfharness import dns, inet
 from mfharness.daemon import profile_yaml
-from mfharness.inet import HTTP_PORT, INET4
+from mfharness.inet import HTTP_PORT, INET4, SILENT4
 
 STACK4 = "172.19.0.2"
 VID4, LAB4, CIDR4 = "198.18.0.3", "198.18.0.4", "198.18.0.5"
@@ -42,6 +42,7 @@ class ReloadEnv(inet.Env):
     void_type = "drop"
     broken = False
     app_routing = True
+    direct_dns = INET4
 
     def profile(self):
         base = profile_yaml(
@@ -63,7 +64,7 @@ domain_sets:
 cidr_sets:
   lab: [{LAB4}/32]
 dns:
-  direct: ["{INET4}"]
+  direct: ["{self.direct_dns}"]
 routes:
 {media}{bad}  - {{ cidr_set: lab, to: {self.lab_to} }}
   - {{ cidr: {CIDR4}/32, to: {self.cidr_to} }}
@@ -86,9 +87,11 @@ routes:
         return p
 
 
-def start(topo, mintflow, tun_name, tmp_path):
+def start(topo, mintflow, tun_name, tmp_path, **kw):
     env = ReloadEnv(topo, mintflow, tun_name, tmp_path,
                     daemon_only="reload is the daemon's")
+    for k, v in kw.items():
+        setattr(env, k, v)
     env.start()
     env.start_names()
     (tmp_path / "hello").write_text("hello\n")
@@ -244,3 +247,26 @@ def test_app_routing_off_and_on(topo, mintflow, tun_name, tmp_path):
     assert fib_routes(d, "dns") == {VID4: "block"}, d.cli("show ip fib")
     code, took = curl_status(env, VID4)
     assert code == 7 and took < 1.0, (code, took)
+
+
+def test_query_in_flight_gets_servfail(topo, mintflow, tun_name, tmp_path):
+    """A query upstream when the policy changes is answered SERVFAIL at
+    once (its upstream was chosen by the old policy); asked again, it goes
+    to the new Direct DNS server."""
+    env = start(topo, mintflow, tun_name, tmp_path, direct_dns=SILENT4)
+    d = env.d
+    q = env.app.popen(["dig", "+time=8", "+tries=1", f"@{STACK4}",
+                       "vid.mintflow.test", "A"], name="dig")
+    d.wait_counter(lambda: d.cli("show dns"),
+                   lambda t: re.search(r"^pending: 1 ", t, re.M), timeout=3)
+    assert re.search(r"^pending: 1 ", d.cli("show dns"), re.M), d.cli("show dns")
+    t = time.monotonic()
+    env.rewrite(direct_dns=INET4)
+    out = d.cli("reload")
+    assert "1 queries answered SERVFAIL" in out, out
+    assert q.wait(timeout=5) == 0
+    assert time.monotonic() - t < 1.5
+    assert "status: SERVFAIL" in q.log_text(), q.log_text()
+    assert re.search(r"^pending: 0 ", d.cli("show dns"), re.M)
+    resolve(env, "vid.mintflow.test", VID4)
+    assert fib_routes(d, "dns") == {VID4: "out"}, d.cli("show ip fib")
