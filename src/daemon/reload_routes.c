@@ -75,7 +75,7 @@ static int prefix_cmp(const void *a, const void *b)
     return x->family < y->family ? -1 : 1;
   if (x->len != y->len)
     return x->len < y->len ? -1 : 1;
-  return memcmp(x->addr, y->addr, sizeof(x->addr));
+  return memcmp(x->addr, y->addr, x->family == AF_INET ? 4 : 16);
 }
 
 /* Sorted by prefix, then by the order written: of a prefix written twice
