@@ -32,14 +32,15 @@ static int install_routes(mf_vm_t *vm, const mf_profile_t *p)
   for (uint32_t i = 0; i < p->tun.n_stack_addresses; i++) {
     mf_prefix_t host = p->tun.stack_addresses[i];
     host.len = (uint8_t)mf_prefix_max_len(host.family);
-    int rv = mf_fib_add(vm->fib, &host, MF_FIB_SRC_LOCAL, MF_DATAPLANE_PRIORITY_LOCAL,
-                        MF_IF_LOCAL_INDEX);
+    int rv = mf_fib_add(vm->fib, &host, MF_FIB_SRC_LOCAL,
+                        MF_DATAPLANE_PRIORITY_LOCAL, MF_IF_LOCAL_INDEX);
     if (rv < 0)
       return rv;
   }
   for (uint32_t i = 0; i < p->n_routes; i++) {
     int rv = mf_fib_add(vm->fib, &p->routes[i].cidr, MF_FIB_SRC_PROFILE,
-                        MF_DATAPLANE_PRIORITY_PROFILE, MF_IF_FIRST_PROFILE + p->routes[i].iface);
+                        MF_DATAPLANE_PRIORITY_PROFILE,
+                        MF_IF_FIRST_PROFILE + p->routes[i].iface);
     if (rv < 0)
       return rv;
   }

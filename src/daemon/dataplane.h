@@ -33,7 +33,9 @@ void mf_dataplane_free(mf_vm_t *vm);
 
 struct mf_dns_server;
 /* Starts the DNS server on the stack's addresses when App Routing is on
- * (ar borrowed: it must outlive the data plane). 0 or -ENOMEM, logged. */
+ * (ar borrowed until the server stops or mf_dns_server_set_policy gives
+ * it another). 0 or -ENOMEM, logged. Also used by a reload that turns
+ * app_routing on. */
 int mf_dataplane_start_dns(mf_vm_t *vm, const mf_profile_t *p,
                            const mf_approute_t *ar, uint64_t now_ns);
 /* Stops the DNS server (app_routing turned off by a reload): its host
