@@ -1,5 +1,6 @@
 /* mintflow: the daemon (`run`) and its command-line client (everything
  * else talks to a running daemon over the control socket). */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@ static void usage(FILE *f)
           "usage: mintflow [-s SOCKET] COMMAND ...\n"
           "  run [-c PROFILE] [--run-dir DIR]  run the daemon in the foreground\n"
           "  check -c PROFILE                  validate a profile, change nothing\n"
+          "  reload [-c PROFILE]               apply the profile (default: the one the\n"
+          "                                    daemon runs) without a restart; as SIGHUP\n"
           "  profile default                   print the embedded default profile\n"
           "  show version|interfaces|ip fib|errors|runtime|trace|wireguard|sessions|hoststack\n"
           "  show dns [cache|log|routes]       the DNS server (app_routing: true)\n"
@@ -117,6 +120,25 @@ static int absolutize_pcap_file(cli_t *cli)
   return 0;
 }
 
+/* reload [-c FILE]: FILE goes to the daemon whole, as for pcap. */
+static int cmd_reload(const char *socket, const cli_t *cli)
+{
+  static char abs_path[PATH_MAX];
+  char *argv[2] = {"reload", NULL};
+  if (cli->argc != 1) {
+    fprintf(stderr, "usage: mintflow reload [-c PROFILE]\n");
+    return 2;
+  }
+  if (cli->profile) {
+    if (!realpath(cli->profile, abs_path)) {
+      fprintf(stderr, "mintflow: %s: %s\n", cli->profile, strerror(errno));
+      return 1;
+    }
+    argv[1] = abs_path;
+  }
+  return mf_ctl_client_call(socket, cli->profile ? 2 : 1, argv);
+}
+
 int main(int argc, char **argv)
 {
   cli_t cli = {0};
@@ -136,6 +158,8 @@ int main(int argc, char **argv)
   }
   if (!strcmp(cmd, "check"))
     return cmd_check(&cli);
+  if (!strcmp(cmd, "reload"))
+    return cmd_reload(socket, &cli);
   if (!strcmp(cmd, "profile") && cli.argc == 2 && !strcmp(cli.argv[1], "default")) {
     fputs(mf_profile_default_text(), stdout);
     return 0;

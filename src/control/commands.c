@@ -598,6 +598,21 @@ static int show_resolver(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
   return 0;
 }
 
+/* reload [FILE]: the profile applied without a restart (daemon/reload.h);
+ * FILE is absolute (the CLI makes it so). */
+static int reload(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
+{
+  if (argc > 1 || (argc == 1 && argv[0][0] != '/')) {
+    mf_out_printf(out, "usage: reload [/ABSOLUTE/PROFILE.yaml]\n");
+    return -1;
+  }
+  if (!c->reload) {
+    mf_out_printf(out, "reload is not available here\n");
+    return -1;
+  }
+  return c->reload(c->reload_arg, argc ? argv[0] : NULL, out);
+}
+
 static const struct {
   const char *verb, *object;
   command_fn *fn;
@@ -619,6 +634,7 @@ static const struct {
     {"trace", "add", trace_add},
     {"clear", NULL, clear},
     {"pcap", NULL, pcap},
+    {"reload", NULL, reload},
 };
 
 int mf_ctl_execute(void *ctx, int argc, char **argv, mf_out_t *out)
@@ -642,6 +658,6 @@ int mf_ctl_execute(void *ctx, int argc, char **argv, mf_out_t *out)
                      "dns flush [routes], "
                      "set hoststack ..., set fault ..., "
                      "trace add NODE COUNT, clear trace|errors|runtime|interfaces, "
-                     "pcap start|stop\n");
+                     "pcap start|stop, reload [FILE]\n");
   return -1;
 }

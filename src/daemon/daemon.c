@@ -21,6 +21,7 @@
 #include "core/graph_rt.h"
 #include "core/log.h"
 #include "daemon/dataplane.h"
+#include "daemon/reload.h"
 #include "hoststack/hoststack.h"
 #include "io/tun.h"
 #include "routing/netconf.h"
@@ -37,10 +38,12 @@ typedef struct {
   mf_vm_t vm;
   mf_tun_t tun;
   mf_profile_t *profile;
-  mf_approute_t approute;
+  mf_approute_t *approute; /* the DNS server borrows it */
+  const char *profile_path; /* started with; NULL: the default */
   mf_dns_server_t *dns;
   mf_netconf_state_t *netconf;
   mf_resolver_t *resolver;
+  const char *run_dir;
   mf_ctl_server_t ctl;
   mf_ctl_ctx_t ctl_ctx;
   int epfd, sigfd;
@@ -67,11 +70,42 @@ static int load_profile(mf_daemon_t *d, const char *path)
                                          d->profile, &diag);
   /* Domain-set lists are read here too: a missing file stops the start
    * before anything on the system changes. */
-  if (rv == 0)
-    rv = mf_approute_build(d->profile, &d->approute, &diag);
+  if (rv == 0) {
+    d->approute = mf_approute_create(d->profile, &diag);
+    rv = d->approute ? 0 : -1;
+  }
   if (rv < 0)
     mf_log_error("profile %s: %u error(s); nothing was changed",
                  path ? path : "<default>", diag.n_errors);
+  return rv;
+}
+
+static void resolver_cfg(const mf_daemon_t *d, mf_resolver_cfg_t *cfg,
+                         char *prefix, size_t prefix_size);
+static void point_resolver(mf_daemon_t *d);
+static bool same_resolver(const mf_resolver_cfg_t *a, const mf_resolver_cfg_t *b);
+
+/* `mintflow reload` and SIGHUP: path NULL reloads the file started with
+ * (or the default). Runs between graph runs; what it sends leaves with
+ * the loop's next mf_graph_run. */
+static int reload(void *arg, const char *path, mf_out_t *out)
+{
+  mf_daemon_t *d = arg;
+  char before_prefix[4096], after_prefix[4096];
+  mf_resolver_cfg_t before, after;
+  resolver_cfg(d, &before, before_prefix, sizeof(before_prefix));
+  mf_reload_target_t t = {&d->vm, d->profile, d->approute, d->profile_path};
+  int rv = mf_reload_run(&t, path, mono_ns(), out);
+  d->profile = t.profile;
+  d->approute = t.approute;
+  d->dns = mf_dataplane_dns(&d->vm);
+  d->ctl_ctx.profile_source = d->profile->source;
+  resolver_cfg(d, &after, after_prefix, sizeof(after_prefix));
+  if (rv == 0 && !same_resolver(&before, &after)) {
+    d->ctl_ctx.resolver = NULL;
+    mf_resolver_down(d->resolver);
+    point_resolver(d);
+  }
   return rv;
 }
 
@@ -134,18 +168,18 @@ static int configure_network(mf_daemon_t *d, const char *run_dir)
  * secondary DNS). Called once the TUN is up, after the dataplane has
  * resolved WireGuard endpoint names: the daemon's own lookups never go
  * through the resolver it points at itself. */
-static void point_resolver(mf_daemon_t *d, const char *run_dir)
+static void resolver_cfg(const mf_daemon_t *d, mf_resolver_cfg_t *cfg,
+                         char *prefix, size_t prefix_size)
 {
   const mf_profile_t *p = d->profile;
-  char prefix[4096];
-  snprintf(prefix, sizeof(prefix), "%s/%s", run_dir, p->tun.name);
-  mf_resolver_cfg_t cfg = {.ifname = d->tun.name,
-                           .saved_prefix = prefix,
-                           .off = p->approute.dns.system == MF_DNS_SYSTEM_OFF};
+  snprintf(prefix, prefix_size, "%s/%s", d->run_dir, p->tun.name);
+  *cfg = (mf_resolver_cfg_t){.ifname = d->tun.name,
+                             .saved_prefix = prefix,
+                             .off = p->approute.dns.system == MF_DNS_SYSTEM_OFF};
   if (p->approute.enabled) {
     for (uint32_t i = 0; i < p->tun.n_stack_addresses &&
-                         cfg.n_servers < MF_RESOLVER_MAX_SERVERS; i++) {
-      mf_resolver_server_t *s = &cfg.servers[cfg.n_servers++];
+                         cfg->n_servers < MF_RESOLVER_MAX_SERVERS; i++) {
+      mf_resolver_server_t *s = &cfg->servers[cfg->n_servers++];
       s->family = p->tun.stack_addresses[i].family;
       memcpy(s->addr, p->tun.stack_addresses[i].addr, sizeof(s->addr));
       s->port = 53;
@@ -153,15 +187,37 @@ static void point_resolver(mf_daemon_t *d, const char *run_dir)
   } else {
     const mf_dns_cfg_t *dns = &p->approute.dns;
     for (uint32_t i = 0; i < dns->n_servers &&
-                         cfg.n_servers < MF_RESOLVER_MAX_SERVERS; i++) {
-      mf_resolver_server_t *s = &cfg.servers[cfg.n_servers++];
+                         cfg->n_servers < MF_RESOLVER_MAX_SERVERS; i++) {
+      mf_resolver_server_t *s = &cfg->servers[cfg->n_servers++];
       s->family = dns->servers[i].family;
       memcpy(s->addr, dns->servers[i].addr, sizeof(s->addr));
       s->port = dns->servers[i].port;
     }
   }
+}
+
+static void point_resolver(mf_daemon_t *d)
+{
+  char prefix[4096];
+  mf_resolver_cfg_t cfg;
+  resolver_cfg(d, &cfg, prefix, sizeof(prefix));
   d->resolver = mf_resolver_up(&cfg);
   d->ctl_ctx.resolver = d->resolver;
+}
+
+/* A reload that turns App Routing on or off, or changes dns.servers or
+ * dns.system, changes what the machine should ask: undo and redo. */
+static bool same_resolver(const mf_resolver_cfg_t *a, const mf_resolver_cfg_t *b)
+{
+  if (a->off != b->off || a->n_servers != b->n_servers)
+    return false;
+  for (uint32_t i = 0; i < a->n_servers; i++) {
+    const mf_resolver_server_t *x = &a->servers[i], *y = &b->servers[i];
+    if (x->family != y->family || x->port != y->port ||
+        memcmp(x->addr, y->addr, sizeof(x->addr)) != 0)
+      return false;
+  }
+  return true;
 }
 
 static int open_signals(mf_daemon_t *d)
@@ -185,9 +241,10 @@ static void on_signal(mf_daemon_t *d)
 {
   struct signalfd_siginfo si;
   while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-    if (si.ssi_signo == SIGHUP)
-      mf_log_info("SIGHUP: profile reload is not supported yet; ignored");
-    else {
+    if (si.ssi_signo == SIGHUP) {
+      mf_log_info("SIGHUP: reloading the profile");
+      reload(d, NULL, NULL);
+    } else {
       mf_log_info("%s: shutting down", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
       d->stop = 1;
     }
@@ -307,7 +364,7 @@ static void teardown(mf_daemon_t *d)
     mf_netconf_down(d->netconf);
   mf_tun_close(&d->tun);
   mf_dataplane_free(&d->vm);
-  mf_approute_free(&d->approute);
+  mf_approute_destroy(d->approute);
   if (d->sigfd >= 0)
     close(d->sigfd);
   if (d->epfd >= 0)
@@ -318,6 +375,8 @@ static void teardown(mf_daemon_t *d)
 static int start(mf_daemon_t *d, const mf_daemon_opts_t *o)
 {
   char err[512];
+  d->profile_path = o->profile_path;
+  d->run_dir = o->run_dir;
   if (load_profile(d, o->profile_path) < 0)
     return -1;
   if (make_run_dir(o->run_dir) < 0)
@@ -339,11 +398,15 @@ static int start(mf_daemon_t *d, const mf_daemon_opts_t *o)
   d->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (d->epfd < 0 || open_signals(d) < 0 || open_tun(d) < 0 ||
       mf_dataplane_init(&d->vm, d->profile, &d->tun) < 0 ||
-      mf_dataplane_start_dns(&d->vm, d->profile, &d->approute, mono_ns()) < 0)
+      mf_dataplane_start_dns(&d->vm, d->profile, d->approute, mono_ns()) < 0)
     return -1;
   d->dns = mf_dataplane_dns(&d->vm);
   d->tun_input = mf_graph_node_index(&d->vm, "tun-input");
-  d->ctl_ctx = (mf_ctl_ctx_t){&d->vm, d->profile->source, mono_ns(), NULL};
+  d->ctl_ctx = (mf_ctl_ctx_t){.vm = &d->vm,
+                             .profile_source = d->profile->source,
+                             .start_ns = mono_ns(),
+                             .reload = reload,
+                             .reload_arg = d};
   if (mf_ctl_server_open(&d->ctl, o->socket_path, d->epfd, mf_ctl_execute,
                          &d->ctl_ctx, err, sizeof(err)) < 0) {
     mf_log_error("%s", err);
@@ -351,7 +414,7 @@ static int start(mf_daemon_t *d, const mf_daemon_opts_t *o)
   }
   if (configure_network(d, o->run_dir) < 0)
     return -1;
-  point_resolver(d, o->run_dir);
+  point_resolver(d);
   watch_hoststack(d);
   return watch_wireguard(d);
 }

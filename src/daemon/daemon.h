@@ -8,7 +8,8 @@ typedef struct {
   const char *run_dir;      /* state files */
 } mf_daemon_opts_t;
 
-/* Runs in the foreground until SIGINT/SIGTERM; returns the exit status. */
+/* Runs in the foreground until SIGINT/SIGTERM (SIGHUP reloads the
+ * profile, as `mintflow reload`); returns the exit status. */
 int mf_daemon_run(const mf_daemon_opts_t *o);
 
 #endif

@@ -16,10 +16,6 @@
 #include "ip/icmp_error.h"
 #include "wireguard/wg_device.h"
 
-/* The stack's own addresses win over any profile route. */
-#define MF_PRIORITY_LOCAL 0
-#define MF_PRIORITY_PROFILE 100
-
 static void add_interface(mf_vm_t *vm, const char *name, mf_if_type_t type)
 {
   mf_if_t *f = &vm->ifs[vm->n_ifs++];
@@ -36,14 +32,15 @@ static int install_routes(mf_vm_t *vm, const mf_profile_t *p)
   for (uint32_t i = 0; i < p->tun.n_stack_addresses; i++) {
     mf_prefix_t host = p->tun.stack_addresses[i];
     host.len = (uint8_t)mf_prefix_max_len(host.family);
-    int rv = mf_fib_add(vm->fib, &host, MF_FIB_SRC_LOCAL, MF_PRIORITY_LOCAL,
-                        MF_IF_LOCAL_INDEX);
+    int rv = mf_fib_add(vm->fib, &host, MF_FIB_SRC_LOCAL,
+                        MF_DATAPLANE_PRIORITY_LOCAL, MF_IF_LOCAL_INDEX);
     if (rv < 0)
       return rv;
   }
   for (uint32_t i = 0; i < p->n_routes; i++) {
     int rv = mf_fib_add(vm->fib, &p->routes[i].cidr, MF_FIB_SRC_PROFILE,
-                        MF_PRIORITY_PROFILE, MF_IF_FIRST_PROFILE + p->routes[i].iface);
+                        MF_DATAPLANE_PRIORITY_PROFILE,
+                        MF_IF_FIRST_PROFILE + p->routes[i].iface);
     if (rv < 0)
       return rv;
   }
@@ -165,6 +162,16 @@ int mf_dataplane_start_dns(mf_vm_t *vm, const mf_profile_t *p,
   vm->nodes[mf_graph_node_index(vm, "dns-input")].ctx = s;
   vm->dns_hijack = ar->hijack;
   return 0;
+}
+
+void mf_dataplane_stop_dns(mf_vm_t *vm)
+{
+  uint32_t i = mf_graph_node_index(vm, "dns-input");
+  if (i == MF_NODE_INVALID)
+    return;
+  mf_dns_server_destroy(vm->nodes[i].ctx);
+  vm->nodes[i].ctx = NULL;
+  vm->dns_hijack = 0;
 }
 
 mf_dns_server_t *mf_dataplane_dns(const mf_vm_t *vm)

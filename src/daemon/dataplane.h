@@ -22,6 +22,9 @@
 #define MF_DATAPLANE_LARGE_BUFFERS 256
 #define MF_DATAPLANE_FRAMES 512
 #define MF_DATAPLANE_MAX_ROUTES 65536
+/* FIB priorities: the stack's own addresses win over any profile route. */
+#define MF_DATAPLANE_PRIORITY_LOCAL 0
+#define MF_DATAPLANE_PRIORITY_PROFILE 100
 
 /* vm must be zeroed. tun->fd serves tun-input and tun-output; the TUN gets
  * interface index 0. Returns 0 or -errno, logged. */
@@ -30,9 +33,14 @@ void mf_dataplane_free(mf_vm_t *vm);
 
 struct mf_dns_server;
 /* Starts the DNS server on the stack's addresses when App Routing is on
- * (ar borrowed: it must outlive the data plane). 0 or -ENOMEM, logged. */
+ * (ar borrowed until the server stops or mf_dns_server_set_policy gives
+ * it another). 0 or -ENOMEM, logged. Also used by a reload that turns
+ * app_routing on. */
 int mf_dataplane_start_dns(mf_vm_t *vm, const mf_profile_t *p,
                            const mf_approute_t *ar, uint64_t now_ns);
+/* Stops the DNS server (app_routing turned off by a reload): its host
+ * routes leave the FIB, dns-input drops what still comes, hijack ends. */
+void mf_dataplane_stop_dns(mf_vm_t *vm);
 /* The running DNS server, or NULL. */
 struct mf_dns_server *mf_dataplane_dns(const mf_vm_t *vm);
 

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "fib/fib.h"
+#include "routing/approute.h"
 
 typedef struct mf_dns_routes mf_dns_routes_t;
 
@@ -83,5 +84,37 @@ uint64_t mf_dns_routes_memory(const mf_dns_routes_t *r);
 
 /* "installed", "refreshed", ... */
 const char *mf_dns_route_result_name(mf_dns_route_result_t res);
+
+/* ---- dns_routes_rehome.c: a new App Routing policy (reload) ---- */
+
+/* Where one held route goes under the new policy: true with *adj and
+ * *set to keep it (moved when they differ), false to remove it. */
+typedef bool mf_dns_rehome_fn(void *ctx, const mf_dns_route_info_t *route,
+                              uint32_t *adj, uint16_t *set);
+
+typedef struct {
+  uint32_t kept;    /* same interface (set id possibly renumbered) */
+  uint32_t moved;   /* to another interface */
+  uint32_t removed; /* their name is in no routed set now */
+  uint32_t lost;    /* kept or moved, but `to` refused them (full, FIB) */
+} mf_dns_rehome_stats_t;
+
+/* Takes every route out of `from` and puts back into `to` (from itself,
+ * or an empty table of another size) those fn keeps, each with its
+ * expiry. The FIB changes between two graph runs, so no packet sees half
+ * of it. Returns 0; -ENOMEM when no room for the snapshot: every route
+ * is then removed (flows follow the CIDR routes until their names are
+ * asked again) and counted removed. Counters of `from` count the routes
+ * as flushed, those of `to` as installed. */
+int mf_dns_routes_rehome(mf_dns_routes_t *from, mf_dns_routes_t *to,
+                         mf_dns_rehome_fn *fn, void *ctx,
+                         mf_dns_rehome_stats_t *st);
+
+/* The set under policy `now` of a route learned for set old_set of
+ * policy `old`: that of the name it was learned for when known (name not
+ * NULL: text form), else the set of the same name. MF_APPROUTE_NONE when
+ * there is none; the caller then asks whether that set is routed. */
+uint32_t mf_dns_rehome_set(const mf_approute_t *old, const mf_approute_t *now,
+                           uint32_t old_set, const char *name, size_t len);
 
 #endif

@@ -152,6 +152,22 @@ int mf_dns_server_show_routes(const mf_dns_server_t *s, uint64_t now_ns,
  * routes until the names are asked again). */
 int mf_dns_server_flush(mf_dns_server_t *s, bool routes, mf_out_t *out);
 
+/* What switching to a new policy did (dns_server_policy.c). */
+typedef struct {
+  uint32_t servfail;      /* queries upstream answered SERVFAIL */
+  uint32_t cache_flushed; /* cached answers dropped */
+  mf_dns_rehome_stats_t routes;
+} mf_dns_policy_change_t;
+
+/* Takes App Routing policy ar (borrowed, as by create) in place of the
+ * current one, which nothing in the server references once this returns:
+ * queries upstream are answered SERVFAIL, the cache is emptied, each host
+ * route goes where its name is routed now or is removed, and the grace
+ * and host-route limit take effect. Packets it makes are injected into
+ * the graph: run it afterwards. Worker thread, between graph runs. */
+void mf_dns_server_set_policy(mf_dns_server_t *s, const mf_approute_t *ar,
+                              uint64_t now_ns, mf_dns_policy_change_t *ch);
+
 /* The node; its ctx is the server (NULL: every packet is dropped as
  * no-server). */
 extern const mf_node_reg_t mf_dns_input_node;

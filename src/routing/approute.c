@@ -317,3 +317,32 @@ uint32_t mf_approute_match(const mf_approute_t *a, const char *name, size_t len)
   uint32_t set = mf_domain_match_lookup(a->domains, name, len, NULL);
   return set == MF_DOMAIN_NO_SET ? MF_APPROUTE_NONE : set;
 }
+
+mf_approute_t *mf_approute_create(const mf_profile_t *p, mf_diag_t *diag)
+{
+  mf_approute_t *a = calloc(1, sizeof(*a));
+  if (!a) {
+    mf_diag_report(diag, p->source, (mf_mark_t){0, 0},
+                   "out of memory for the App Routing policy");
+    return NULL;
+  }
+  if (mf_approute_build(p, a, diag) < 0) {
+    free(a);
+    return NULL;
+  }
+  return a;
+}
+
+void mf_approute_destroy(mf_approute_t *a)
+{
+  mf_approute_free(a);
+  free(a);
+}
+
+uint32_t mf_approute_find_set(const mf_approute_t *a, const char *name)
+{
+  for (uint32_t k = 0; a && k < a->n_sets; k++)
+    if (strcmp(a->sets[k].name, name) == 0)
+      return k;
+  return MF_APPROUTE_NONE;
+}

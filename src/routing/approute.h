@@ -84,6 +84,18 @@ int mf_approute_build(const mf_profile_t *p, mf_approute_t *out,
                       mf_diag_t *diag);
 void mf_approute_free(mf_approute_t *a);
 
+/* The same on the heap, for a policy that is swapped at run time
+ * (`mintflow reload`): NULL with the errors reported to diag (or on
+ * ENOMEM, counted there). The owner frees it with mf_approute_destroy
+ * once the DNS server no longer points at it (mf_dns_server_set_policy
+ * takes the new one at once, so the old one is free right after). */
+mf_approute_t *mf_approute_create(const mf_profile_t *p, mf_diag_t *diag);
+void mf_approute_destroy(mf_approute_t *a);
+
+/* The id of the domain set of that name, or MF_APPROUTE_NONE: how a set
+ * is followed from one policy to the next. */
+uint32_t mf_approute_find_set(const mf_approute_t *a, const char *name);
+
 /* The domain set a query name belongs to (text form, any case, optional
  * trailing dot), or MF_APPROUTE_NONE. */
 uint32_t mf_approute_match(const mf_approute_t *a, const char *name,

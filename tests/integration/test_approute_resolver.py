@@ -241,6 +241,35 @@ def test_no_servers_leaves_the_file_alone(topo, mintflow, tun_name):
     assert read(path) == ORIGINAL
 
 
+def test_reload_moves_the_resolver_with_app_routing(topo, mintflow, tun_name):
+    """A reload that turns App Routing on, or changes dns.servers, points
+    the machine at the new servers; the original still comes back at the
+    end, and a reload that changes neither leaves the file alone."""
+    ns = topo.ns("app")
+    path = ns.resolv_conf_path
+    write_in_place(path, ORIGINAL)
+    d = mintflow(ns, plain_profile(tun_name, ["192.0.2.10"]))
+    assert_ours(path, servers=("192.0.2.10",))
+    # The same tun: section as plain_profile's (a change there needs a
+    # restart).
+    on = profile_yaml(tun_name, auto_route=False, interfaces=[("out", "direct")],
+                      routes=[]).replace("routes:\n", "")
+    d.profile.write_text(on + approute_sections("192.0.2.1"))
+    d.cli("reload")
+    assert_ours(path)
+    assert re.search(rf"^servers:\s+{STACK_ADDR4}, {STACK_ADDR6}$",
+                     d.cli("show resolver"), re.M)
+    written = os.stat(path).st_mtime_ns
+    d.cli("reload")  # nothing the resolver cares about changed
+    assert os.stat(path).st_mtime_ns == written
+    d.profile.write_text(plain_profile(tun_name, ["192.0.2.20", "192.0.2.21"]))
+    d.cli("reload")
+    assert_ours(path, servers=("192.0.2.20", "192.0.2.21"))
+    d.stop()
+    assert read(path) == ORIGINAL
+    assert saved_files(d) == []
+
+
 # ------------------------------------------------------------ systemd-resolved
 
 FAKE_RESOLVECTL = """#!/bin/sh
