@@ -306,7 +306,8 @@ static bool dns_is_default(const mf_dns_cfg_t *dns)
   return !dns->n_servers && !dns->n_vpn && !dns->n_direct &&
          dns->hijack == d.hijack && dns->block_answer == d.block_answer &&
          dns->host_route_grace_s == d.host_route_grace_s &&
-         dns->max_host_routes == d.max_host_routes;
+         dns->max_host_routes == d.max_host_routes &&
+         dns->block_doh == d.block_doh;
 }
 
 /* Only when it differs from the defaults, as hoststack below. */
@@ -322,6 +323,7 @@ static void dump_dns(const mf_dns_cfg_t *dns, FILE *out)
   fprintf(out, "  block: %s\n", dns->block_answer ? "answer" : "resolve");
   fprintf(out, "  host_route_grace: %u\n", dns->host_route_grace_s);
   fprintf(out, "  max_host_routes: %u\n", dns->max_host_routes);
+  fprintf(out, "  block_doh: %s\n", dns->block_doh ? "true" : "false");
 }
 
 static bool hoststack_is_default(const mf_hoststack_cfg_t *hs)
