@@ -224,14 +224,16 @@ static uint64_t earliest(const mf_dns_routes_t *r, const route_t *e)
   return t;
 }
 
+/* Timers fire on whole seconds (TTLs are whole seconds anyway): the
+ * routes due in one second share one question to the oracle, one pass
+ * over the host stack's sessions, instead of one per 100 ms tick. */
 static void arm_at(mf_dns_routes_t *r, uint32_t i, uint64_t when_ns)
 {
-  uint64_t d = us_of(when_ns);
+  uint64_t d = us_of((when_ns + NS_PER_S - 1) / NS_PER_S * NS_PER_S);
   mf_tw_set(r->wheel, i, d ? d : 1);
 }
 
-/* A kept route's next question to the oracle: on a whole second, so that
- * the routes kept in one second share one pass over the sessions. */
+/* A kept route's next question to the oracle, on a whole second. */
 static uint64_t recheck_at(uint64_t now_ns)
 {
   return (now_ns / NS_PER_S + MF_DNS_ROUTE_RECHECK_S) * NS_PER_S;

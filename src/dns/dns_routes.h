@@ -32,8 +32,11 @@
  *
  * Timers: one per address, "route-expired", on a hashed wheel, armed for
  * the earliest expiry among its claims (or the next recheck of a kept
- * route); nothing is scanned. The oracle is asked once per batch of due
- * routes, never once per route. Tables are allocated whole at create time.
+ * route), rounded up to a whole second; nothing is scanned. The oracle is
+ * asked once per batch of routes due in the same second, never once per
+ * route (the host stack answers a batch in one pass over its sessions:
+ * about 0.5-2 ms at 16k sessions, tests/unit/test_dns_routes.c). Tables
+ * are allocated whole at create time.
  *
  * Threads: belongs to the worker that owns the FIB. */
 #ifndef MF_DNS_DNS_ROUTES_H
