@@ -466,15 +466,26 @@ static void routes_in_use(void *ctx, const mf_dns_route_probe_t *probes,
 
 /* ---- AAAA without an IPv6 path ---- */
 
+#define DNS_TYPE_SVCB 64 /* RFC 9460 */
+
 /* NODATA (RFC 2308 2.2: NOERROR, no answer) rather than :: or NXDOMAIN:
  * the name exists and its A records stay usable, so the app goes on with
  * IPv4 at once instead of trying an IPv6 path that wg-output would drop.
  * No SOA: RFC 2308 5 says such an answer is not cached, and nothing should
- * outlive a profile change that gives the interface an IPv6 address. */
+ * outlive a profile change that gives the interface an IPv6 address.
+ * HTTPS and SVCB records get the same: their ipv6hint (RFC 9460 7.3)
+ * would hand the app IPv6 addresses that no host route steers, which the
+ * CIDR routes could then send direct; without them the app asks A. */
+static bool asks_ipv6(uint16_t qtype)
+{
+  return qtype == MF_DNS_TYPE_AAAA || qtype == MF_DNS_TYPE_HTTPS ||
+         qtype == DNS_TYPE_SVCB;
+}
+
 bool dns_server_answer_no_ipv6(mf_dns_server_t *s, const mf_dns_msg_t *q,
                                uint64_t now_ns, size_t *len)
 {
-  if (q->qtype != MF_DNS_TYPE_AAAA)
+  if (!asks_ipv6(q->qtype))
     return false;
   dns_policy_t pol;
   dns_server_policy(s, &q->qname, &pol);

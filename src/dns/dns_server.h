@@ -22,9 +22,9 @@
  * AAAA of an answer for a name in a routed set becomes a host route to the
  * set's interface (dns_routes.h); when several sets hold one address the
  * set whose route comes first in the profile wins, and a route stays past
- * its TTL while a host-stack session still uses it. An AAAA query for a
- * set whose interface has no IPv6 path (a WireGuard interface without an
- * IPv6 address) is answered at once with NODATA.
+ * its TTL while a host-stack session still uses it. An AAAA (or HTTPS,
+ * SVCB) query for a set whose interface has no IPv6 path (a WireGuard
+ * interface without an IPv6 address) is answered at once with NODATA.
  *
  * Failover: no answer within try_timeout_ms, or a SERVFAIL, REFUSED,
  * NOTIMP or FORMERR, moves the query to the group's next upstream; when
@@ -105,8 +105,8 @@ typedef struct {
                              the node's errors) */
   uint64_t routes_skipped; /* addresses never routed (ours, unspecified,
                               multicast, loopback, our upstreams) */
-  uint64_t no_ipv6;       /* AAAA answered NODATA: the set's interface
-                             has no IPv6 path */
+  uint64_t no_ipv6;       /* AAAA, HTTPS, SVCB answered NODATA: the
+                             set's interface has no IPv6 path */
   uint32_t pending;       /* queries upstream now */
 } mf_dns_server_stats_t;
 

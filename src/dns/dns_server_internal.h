@@ -189,7 +189,8 @@ bool dns_server_emit_to_app(const mf_dns_server_t *s, const dns_pending_t *p,
 void dns_server_install_routes(mf_dns_server_t *s, const dns_policy_t *pol,
                                const mf_dns_name_t *qname, uint64_t now_ns);
 
-/* An AAAA query q for a name whose set's interface has no IPv6 path:
+/* An AAAA (or HTTPS, SVCB) query q for a name whose set's interface has
+ * no IPv6 path:
  * writes the NODATA answer into s->out (its length in *len), counts and
  * logs it, and returns true. false for any other query. */
 bool dns_server_answer_no_ipv6(mf_dns_server_t *s, const mf_dns_msg_t *q,

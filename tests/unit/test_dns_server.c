@@ -1003,11 +1003,17 @@ static void test_no_ipv6_nodata(void **state)
   last(&w->tun, &r);
   assert_int_equal(r.m.an + r.m.ns, 0);
   assert_true(r.m.edns);
+  /* HTTPS records too: their ipv6hint would bypass the answer. */
+  app_query(w, "www.netflix.com", MF_DNS_TYPE_HTTPS, 6, false);
+  last(&w->tun, &r);
+  assert_int_equal(r.m.an, 0);
+  assert_int_equal(stats(w).no_ipv6, 3);
+  assert_int_equal(w->wg.total, 0);
   /* A is unchanged, and so are names of other sets. */
   app_query(w, "www.netflix.com", MF_DNS_TYPE_A, 8, false);
   assert_int_equal(w->wg.total, 1);
   app_query(w, "x.listed.example", MF_DNS_TYPE_AAAA, 9, false);
-  assert_int_equal(stats(w).no_ipv6, 2);
+  assert_int_equal(stats(w).no_ipv6, 3);
   assert_int_equal(stats(w).forwarded, 2);
   /* Let the pending queries time out: no buffer stays behind. */
   tick(w, T0 + 10 * S);
