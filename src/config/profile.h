@@ -200,6 +200,12 @@ typedef struct {
   uint32_t host_route_grace_s; /* default 60 */
   uint32_t max_host_routes;    /* default 65536 */
   uint8_t system;              /* mf_dns_system_t; default auto */
+  /* block_doh: the bundled DoH endpoint names (dns/doh_list.c) form a
+   * built-in domain set routed to doh_iface, the profile's first reject
+   * interface, or one named "doh-reject" added by the parser when there
+   * is none. */
+  bool block_doh;
+  uint32_t doh_iface; /* index into mf_profile_t.ifaces when block_doh */
   mf_mark_t mark;              /* the `dns` key; 0:0 when absent */
 } mf_dns_cfg_t;
 

@@ -1,8 +1,10 @@
 /* The dns section: the servers handed to the system when App Routing is
  * off, and with it on the split-DNS upstreams (the manual's VPN and Direct
- * DNS servers), how the built-in server behaves, and whether the system's
- * resolver is pointed at all (`system`). Every key optional. */
+ * DNS servers), how the built-in server behaves (block_doh: the bundled
+ * DoH endpoints to reject), and whether the system's resolver is pointed
+ * at all (`system`). Every key optional. */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "config/diag.h"
@@ -12,6 +14,7 @@
 #define GRACE_MAX 86400
 #define HOST_ROUTES_MIN 16
 #define HOST_ROUTES_MAX (1u << 20)
+#define DOH_IFACE_NAME "doh-reject"
 
 enum {
   F_SERVERS,
@@ -22,6 +25,7 @@ enum {
   F_GRACE,
   F_MAX_HOST_ROUTES,
   F_SYSTEM,
+  F_BLOCK_DOH,
   F_N
 };
 
@@ -154,6 +158,45 @@ static void read_system(const mf_yaml_tree_t *t, uint32_t i, mf_dns_cfg_t *dns)
   mf_yaml_error(t, i, "system: expected auto or off, got '%s'", q);
 }
 
+/* block_doh: true needs a reject interface for the built-in set: the
+ * first one declared, else one added here (interfaces are parsed before
+ * this section, routes after, so a route may name it too). */
+static void read_block_doh(const mf_yaml_tree_t *t, uint32_t i,
+                           mf_profile_t *p)
+{
+  mf_dns_cfg_t *dns = &p->approute.dns;
+  if (mf_yaml_read_bool(t, i, "block_doh", &dns->block_doh) < 0 ||
+      !dns->block_doh)
+    return;
+  if (!p->approute.enabled) {
+    mf_yaml_error(t, i, "block_doh: needs app_routing: true (the built-in "
+                        "DNS server does the blocking)");
+    dns->block_doh = false;
+    return;
+  }
+  for (uint32_t k = 0; k < p->n_ifaces; k++)
+    if (p->ifaces[k].type == MF_IF_REJECT) {
+      dns->doh_iface = k;
+      return;
+    }
+  int taken = mf_profile_find_iface(p, DOH_IFACE_NAME);
+  if (taken >= 0 || p->n_ifaces == MF_PROFILE_MAX_IFACES) {
+    mf_yaml_error(t, i,
+                  "block_doh: needs an interface of type reject, and one "
+                  "named '%s' cannot be added (%s)",
+                  DOH_IFACE_NAME,
+                  taken >= 0 ? "the name is taken" : "too many interfaces");
+    dns->block_doh = false;
+    return;
+  }
+  mf_iface_cfg_t *itf = &p->ifaces[p->n_ifaces];
+  memset(itf, 0, sizeof(*itf));
+  snprintf(itf->name, sizeof(itf->name), "%s", DOH_IFACE_NAME);
+  itf->type = MF_IF_REJECT;
+  itf->mark = mf_profile_mark(t, i);
+  dns->doh_iface = p->n_ifaces++;
+}
+
 void mf_profile_parse_dns(const mf_yaml_tree_t *t, uint32_t key, uint32_t value,
                           mf_profile_t *p)
 {
@@ -165,7 +208,8 @@ void mf_profile_parse_dns(const mf_yaml_tree_t *t, uint32_t key, uint32_t value,
                             [F_BLOCK] = {.name = "block"},
                             [F_GRACE] = {.name = "host_route_grace"},
                             [F_MAX_HOST_ROUTES] = {.name = "max_host_routes"},
-                            [F_SYSTEM] = {.name = "system"}};
+                            [F_SYSTEM] = {.name = "system"},
+                            [F_BLOCK_DOH] = {.name = "block_doh"}};
   if (key != MF_YAML_NONE)
     dns->mark = mf_profile_mark(t, key);
   if (value == MF_YAML_NONE || mf_yaml_is_null(t, value))
@@ -188,4 +232,6 @@ void mf_profile_parse_dns(const mf_yaml_tree_t *t, uint32_t key, uint32_t value,
                      HOST_ROUTES_MIN, HOST_ROUTES_MAX, &dns->max_host_routes);
   if (f[F_SYSTEM].value != MF_YAML_NONE)
     read_system(t, f[F_SYSTEM].value, dns);
+  if (f[F_BLOCK_DOH].value != MF_YAML_NONE)
+    read_block_doh(t, f[F_BLOCK_DOH].value, p);
 }

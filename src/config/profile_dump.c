@@ -307,7 +307,8 @@ static bool dns_is_default(const mf_dns_cfg_t *dns)
          dns->hijack == d.hijack && dns->block_answer == d.block_answer &&
          dns->host_route_grace_s == d.host_route_grace_s &&
          dns->max_host_routes == d.max_host_routes &&
-         dns->system == d.system;
+         dns->system == d.system &&
+         dns->block_doh == d.block_doh;
 }
 
 /* Only when it differs from the defaults, as hoststack below. */
@@ -325,6 +326,7 @@ static void dump_dns(const mf_dns_cfg_t *dns, FILE *out)
   fprintf(out, "  max_host_routes: %u\n", dns->max_host_routes);
   fprintf(out, "  system: %s\n",
           dns->system == MF_DNS_SYSTEM_OFF ? "off" : "auto");
+  fprintf(out, "  block_doh: %s\n", dns->block_doh ? "true" : "false");
 }
 
 static bool hoststack_is_default(const mf_hoststack_cfg_t *hs)

@@ -59,22 +59,29 @@ static int show_interfaces(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out
 typedef struct {
   mf_vm_t *vm;
   mf_out_t *out;
+  const mf_dns_server_t *dns; /* names the claims of DNS host routes */
 } fib_show_t;
 
 static void fib_show_one(const mf_prefix_t *p, mf_fib_source_t src,
                          uint32_t priority, uint32_t adj, bool active, void *ctx)
 {
   fib_show_t *s = ctx;
-  char pfx[64];
+  char pfx[64], why[600];
   mf_prefix_format(p, true, pfx, sizeof(pfx));
   const char *itf = adj < s->vm->n_ifs ? s->vm->ifs[adj].name : "?";
-  mf_out_printf(s->out, "%-44s via %-16s source %-8s priority %-5u%s\n", pfx,
-                itf, mf_fib_source_name(src), priority, active ? " active" : "");
+  bool named = src == MF_FIB_SRC_DNS &&
+               mf_dns_server_describe_route(s->dns, p->family, p->addr, why,
+                                            sizeof(why));
+  mf_out_printf(s->out, "%-44s via %-16s source %-8s priority %-5u%s%s%s\n",
+                pfx, itf, mf_fib_source_name(src), priority,
+                active ? " active" : "", named ? "  " : "", named ? why : "");
 }
 
 static int show_ip_fib(mf_ctl_ctx_t *c, int argc, char **argv, mf_out_t *out)
 {
-  fib_show_t s = {c->vm, out};
+  uint32_t dns = mf_graph_node_index(c->vm, "dns-input");
+  fib_show_t s = {c->vm, out,
+                  dns == MF_NODE_INVALID ? NULL : c->vm->nodes[dns].ctx};
   mf_fib_stats_t st;
   mf_fib_get_stats(c->vm->fib, &st);
   mf_out_printf(out, "ipv4: %u routes, ipv6: %u routes, %" PRIu64

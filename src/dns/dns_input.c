@@ -121,7 +121,7 @@ static uint16_t routes_from_cached(mf_dns_server_t *s, size_t len,
   if (mf_dns_parse(s->out, len, &s->aux) != MF_DNS_OK || s->aux.qdcount != 1 ||
       mf_dns_answer_extract(s->out, len, &s->aux, &s->answer) != MF_DNS_OK)
     return 0;
-  dns_server_install_routes(s, pol, now);
+  dns_server_install_routes(s, pol, &s->aux.qname, now);
   return s->answer.n_addrs;
 }
 
@@ -233,6 +233,8 @@ static uint16_t on_query(mf_vm_t *vm, mf_node_rt_t *node, mf_dns_server_t *s,
     return reply(s, node, b, d,
                  mf_dns_build_nxdomain(q, s->cfg.block_ttl, s->out, sizeof(s->out)));
   }
+  if (dns_server_answer_no_ipv6(s, q, now, &len))
+    return reply(s, node, b, d, len);
   if (answer_from_cache(s, q, now, &len))
     return reply(s, node, b, d, len);
   dns_policy_t pol;
@@ -360,7 +362,7 @@ static uint16_t on_answer(mf_vm_t *vm, mf_node_rt_t *node, mf_dns_server_t *s,
   if (m->rcode == MF_DNS_RCODE_NOERROR &&
       mf_dns_answer_extract(d->payload, d->len, m, &s->answer) == MF_DNS_OK) {
     n_addrs = s->answer.n_addrs;
-    dns_server_install_routes(s, &p->policy, now);
+    dns_server_install_routes(s, &p->policy, &p->qname, now);
   }
   uint16_t up_tag = dns_upstream_tag(p->policy.group, p->try_index);
   if (s->cache)

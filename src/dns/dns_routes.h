@@ -5,17 +5,38 @@
  * the set (the manual's App Routing by domain set).
  *
  * Rules:
- *   - bounded: at most max_routes addresses; more are refused and counted;
- *   - one interface per address: when two sets claim one address (shared
- *     CDNs do this), the route installed first keeps it until it expires
- *     and the later claim is counted as a conflict. A claim for the same
- *     interface only pushes the expiry out;
+ *   - bounded: at most max_routes addresses; more are refused and counted.
+ *     Each address keeps at most MF_DNS_ROUTE_MAX_CLAIMS claims, and all
+ *     addresses together at most max_routes / 4 claims beyond their first;
+ *     a claim that does not fit is counted (claims_refused);
+ *   - claims: every (domain set, address) pair an answer brought is a
+ *     claim with its own expiry. When sets routed to different places
+ *     claim one address (shared CDNs do this) the claim of lowest rank
+ *     wins, whatever the order the answers came in; the caller gives the
+ *     rank (the DNS server: the position of the set's route in the
+ *     profile's routes list, so the route the user wrote first wins, as
+ *     the first matching line of a firewall would). The others wait in
+ *     rank order: when the winner expires the next one takes the route
+ *     over. A claim of the same set only pushes its expiry out;
+ *   - kept while used: when the winner's time is up, an "in use" oracle
+ *     (the host stack: a live session to the address through the route's
+ *     interface) may keep the route past its TTL, so a long download or
+ *     call does not move mid-flow; it is asked again every
+ *     MF_DNS_ROUTE_RECHECK_S and the route goes (or the next claim takes
+ *     over) once it says no. Routes to tunnels have no host-stack session,
+ *     so they keep TTL plus grace exactly. Without an oracle nothing is
+ *     kept;
  *   - the FIB decides between sources: a profile route for exactly the
  *     same /32 wins ties (lower source), a shorter profile prefix loses to
  *     the host route by longest match, as intended.
  *
- * Timers: one per address, "route-expired", on a hashed wheel; nothing is
- * scanned. The table is allocated whole at create time.
+ * Timers: one per address, "route-expired", on a hashed wheel, armed for
+ * the earliest expiry among its claims (or the next recheck of a kept
+ * route), rounded up to a whole second; nothing is scanned. The oracle is
+ * asked once per batch of routes due in the same second, never once per
+ * route (the host stack answers a batch in one pass over its sessions:
+ * about 0.5-2 ms at 16k sessions, tests/unit/test_dns_routes.c). Tables
+ * are allocated whole at create time.
  *
  * Threads: belongs to the worker that owns the FIB. */
 #ifndef MF_DNS_DNS_ROUTES_H
@@ -27,31 +48,76 @@
 #include "fib/fib.h"
 #include "routing/approute.h"
 
+#define MF_DNS_ROUTE_MAX_CLAIMS 4
+#define MF_DNS_ROUTE_NAME_MAX 48 /* bytes kept of a claim's name, NUL too */
+#define MF_DNS_ROUTE_RECHECK_S 1 /* a kept route's oracle is asked again */
+#define MF_DNS_ROUTE_PROBE_BATCH 256 /* addresses per oracle call, at most */
+
 typedef struct mf_dns_routes mf_dns_routes_t;
 
 typedef enum {
   MF_DNS_ROUTE_INSTALLED = 0,
-  MF_DNS_ROUTE_REFRESHED, /* already ours to that interface: expiry moved */
-  MF_DNS_ROUTE_CONFLICT,  /* held for another interface: left as it is */
-  MF_DNS_ROUTE_FULL,      /* max_routes reached */
+  MF_DNS_ROUTE_REFRESHED, /* the set's claim was held: expiry moved */
+  MF_DNS_ROUTE_CONFLICT,  /* another set's claim wins: this one waits */
+  MF_DNS_ROUTE_TAKEN,     /* this claim outranks the holder: it wins now */
+  MF_DNS_ROUTE_FULL,      /* max_routes reached, or no room for the claim */
   MF_DNS_ROUTE_FIB_ERROR, /* the FIB refused the path */
   MF_DNS_ROUTE_BAD,       /* not an address family we route */
 } mf_dns_route_result_t;
 
 typedef struct {
-  uint64_t installed, refreshed, conflicts, refused, fib_errors;
+  uint64_t installed, refreshed, refused, fib_errors;
+  uint64_t conflicts;      /* claims of a second set for a held address */
+  uint64_t takeovers;      /* the winning set of an address changed */
+  uint64_t claims_refused; /* claims beyond the bounds (or outranked) */
+  uint64_t kept;           /* routes that outlived their TTL for a flow */
   uint64_t expired, flushed;
   uint32_t live, max;
+  uint32_t kept_now; /* routes held past their TTL right now */
+  uint32_t claims;   /* claims held, the first of each address included */
 } mf_dns_routes_stats_t;
 
-/* One held route, for `show dns routes`. */
+/* One claim for an address: a domain set's answer. */
+typedef struct {
+  uint32_t adj;        /* the vm interface index */
+  uint16_t set;        /* the domain set */
+  uint16_t rank;       /* lower wins; ties go to the lower set */
+  uint64_t expires_ns; /* TTL plus grace */
+  const char *name;    /* the name asked (text), or NULL; copied */
+} mf_dns_claim_t;
+
+/* One claim as held, for the control output. */
+typedef struct {
+  uint32_t adj;
+  uint16_t set;
+  uint16_t rank;
+  uint64_t expires_ns;
+  char name[MF_DNS_ROUTE_NAME_MAX]; /* the last name of the set; "" when
+                                       none; a long one keeps its end */
+} mf_dns_claim_info_t;
+
+/* One held route, for `show dns routes` and `show ip fib`. */
 typedef struct {
   uint8_t family; /* AF_INET or AF_INET6 */
   uint8_t addr[16];
-  uint32_t adj;     /* the vm interface index */
-  uint16_t set;     /* the domain set that installed it */
-  uint64_t expires_ns;
+  uint32_t adj;     /* the winner's vm interface: the FIB's path */
+  uint16_t set;     /* the winner's domain set */
+  uint64_t expires_ns; /* the winner's expiry */
+  bool kept;        /* past the winner's expiry for a live flow */
+  uint32_t n_claims;
+  mf_dns_claim_info_t claims[MF_DNS_ROUTE_MAX_CLAIMS]; /* winner first */
 } mf_dns_route_info_t;
+
+/* The oracle: in_use[k] = whether a live flow reaches probes[k].addr
+ * through interface probes[k].adj. n <= MF_DNS_ROUTE_PROBE_BATCH. */
+typedef struct {
+  uint8_t family;
+  uint8_t addr[16];
+  uint32_t adj;
+} mf_dns_route_probe_t;
+typedef void mf_dns_routes_in_use_fn(void *ctx,
+                                     const mf_dns_route_probe_t *probes,
+                                     uint32_t n, bool *in_use, uint64_t now_ns);
 
 /* A table for max_routes addresses (at least 1) that adds its paths to
  * fib with the given priority. The fib must outlive it. NULL on ENOMEM. */
@@ -60,16 +126,25 @@ mf_dns_routes_t *mf_dns_routes_create(mf_fib_t *fib, uint32_t max_routes,
 /* Removes every path it added from the FIB, then frees. NULL is fine. */
 void mf_dns_routes_destroy(mf_dns_routes_t *r);
 
-/* Installs or refreshes the host route for addr (4 or 16 bytes by
- * family) to adj until expires_ns. */
+/* Sets the in-use oracle (NULL: none; routes go at their expiry). ctx
+ * must outlive the table or be replaced first. */
+void mf_dns_routes_set_in_use(mf_dns_routes_t *r, mf_dns_routes_in_use_fn *fn,
+                              void *ctx);
+
+/* Adds or refreshes c's claim on addr (4 or 16 bytes by family). */
+mf_dns_route_result_t mf_dns_routes_claim(mf_dns_routes_t *r, uint8_t family,
+                                          const uint8_t *addr,
+                                          const mf_dns_claim_t *c);
+/* The same without a name, ranked by set. */
 mf_dns_route_result_t mf_dns_routes_add(mf_dns_routes_t *r, uint8_t family,
                                          const uint8_t *addr, uint32_t adj,
                                          uint16_t set, uint64_t expires_ns);
 
-/* Removes the routes whose time is up; returns how many. Called from the
- * server's tick. */
+/* Drops the claims whose time is up (asking the oracle about winners),
+ * hands routes over to the next claim, removes routes without claims;
+ * returns how many routes it removed. Called from the server's tick. */
 uint32_t mf_dns_routes_expire(mf_dns_routes_t *r, uint64_t now_ns);
-/* The earliest expiry, or 0 when none is held. */
+/* The earliest timer, or 0 when none is armed. */
 uint64_t mf_dns_routes_next_expiry(const mf_dns_routes_t *r);
 
 /* Removes every route now; returns how many. */
@@ -78,6 +153,9 @@ uint32_t mf_dns_routes_flush(mf_dns_routes_t *r);
 /* Visits held routes: start with *cursor = 0, call while it returns true. */
 bool mf_dns_routes_next(const mf_dns_routes_t *r, uint32_t *cursor,
                         mf_dns_route_info_t *info);
+/* The route held for addr, if any. */
+bool mf_dns_routes_get(const mf_dns_routes_t *r, uint8_t family,
+                       const uint8_t *addr, mf_dns_route_info_t *info);
 
 void mf_dns_routes_stats(const mf_dns_routes_t *r, mf_dns_routes_stats_t *st);
 uint64_t mf_dns_routes_memory(const mf_dns_routes_t *r);

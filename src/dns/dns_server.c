@@ -20,6 +20,7 @@
 #include "daemon/dataplane.h"
 #include "dns/domain_match.h"
 #include "fib/fib.h"
+#include "hoststack/hoststack.h"
 #include "ip/checksum.h"
 #include "ip/headers.h"
 
@@ -78,6 +79,8 @@ static void keep_stack_addresses(mf_dns_server_t *s, const mf_prefix_t *a,
   }
 }
 
+
+
 static int create_tables(mf_dns_server_t *s, uint64_t now_ns)
 {
   const mf_dns_server_config_t *c = &s->cfg;
@@ -100,6 +103,7 @@ static int create_tables(mf_dns_server_t *s, uint64_t now_ns)
   }
   if (!s->pending || !s->log || !s->wheel || !s->routes)
     return -1;
+  mf_dns_routes_set_in_use(s->routes, dns_server_routes_in_use, s);
   for (uint32_t i = 0; i < c->max_pending; i++)
     s->pending[i].next_free = i + 1 < c->max_pending ? i + 1 : DNS_NONE;
   s->free_head = 0;
@@ -202,6 +206,8 @@ void dns_server_policy(const mf_dns_server_t *s, const mf_dns_name_t *qname,
       pol->group = a->sets[set].group;
       pol->routed = true;
       pol->blocked = t == MF_IF_DROP || t == MF_IF_REJECT;
+      pol->no_ipv6 = a->sets[set].no_ipv6;
+      pol->rank = a->sets[set].rank;
       return;
     }
   }
@@ -411,10 +417,13 @@ static bool route_allowed(const mf_dns_server_t *s, const mf_dns_addr_t *a)
 }
 
 void dns_server_install_routes(mf_dns_server_t *s, const dns_policy_t *pol,
-                               uint64_t now_ns)
+                               const mf_dns_name_t *qname, uint64_t now_ns)
 {
   if (!pol->routed || pol->iface == DNS_NONE)
     return;
+  char name[MF_DNS_NAME_TEXT_SIZE];
+  if (mf_dns_name_to_text(qname, name, sizeof(name)) < 0)
+    name[0] = 0;
   const mf_dns_answer_t *ans = &s->answer;
   uint32_t n = ans->n_addrs < MF_DNS_MAX_ADDRS ? ans->n_addrs : MF_DNS_MAX_ADDRS;
   for (uint32_t i = 0; i < n; i++) {
@@ -426,11 +435,69 @@ void dns_server_install_routes(mf_dns_server_t *s, const dns_policy_t *pol,
     uint64_t ttl = a->ttl;
     if (s->cfg.route_max_ttl && ttl > s->cfg.route_max_ttl)
       ttl = s->cfg.route_max_ttl;
-    uint64_t expires = now_ns + (ttl + s->grace_s) * NS_PER_S;
-    mf_dns_routes_add(s->routes, a->family, a->addr, pol->iface,
-                      (uint16_t)(pol->set < DNS_NO_TAG ? pol->set : DNS_NO_TAG),
-                      expires);
+    mf_dns_claim_t c = {
+        .adj = pol->iface,
+        .set = (uint16_t)(pol->set < DNS_NO_TAG ? pol->set : DNS_NO_TAG),
+        .rank = pol->rank,
+        .expires_ns = now_ns + (ttl + s->grace_s) * NS_PER_S,
+        .name = name,
+    };
+    mf_dns_routes_claim(s->routes, a->family, a->addr, &c);
   }
+}
+
+/* The in-use oracle of the host routes: a host-stack session to the
+ * address through the route's interface. Tunnels carry no host-stack
+ * session, so their routes keep TTL plus grace exactly. */
+void dns_server_routes_in_use(void *ctx, const mf_dns_route_probe_t *probes,
+                              uint32_t n, bool *in_use, uint64_t now_ns)
+{
+  const mf_dns_server_t *s = ctx;
+  mf_hs_remote_t q[MF_HS_REMOTE_BATCH];
+  _Static_assert(MF_DNS_ROUTE_PROBE_BATCH <= MF_HS_REMOTE_BATCH,
+                 "one host-stack pass per batch of routes");
+  for (uint32_t k = 0; k < n; k++) {
+    q[k].family = probes[k].family;
+    memcpy(q[k].addr, probes[k].addr, sizeof(q[k].addr));
+    q[k].if_index = probes[k].adj;
+  }
+  mf_hoststack_remotes_in_use(s->vm->hs, q, n, in_use, now_ns);
+}
+
+/* ---- AAAA without an IPv6 path ---- */
+
+#define DNS_TYPE_SVCB 64 /* RFC 9460 */
+
+/* NODATA (RFC 2308 2.2: NOERROR, no answer) rather than :: or NXDOMAIN:
+ * the name exists and its A records stay usable, so the app goes on with
+ * IPv4 at once instead of trying an IPv6 path that wg-output would drop.
+ * No SOA: RFC 2308 5 says such an answer is not cached, and nothing should
+ * outlive a profile change that gives the interface an IPv6 address.
+ * HTTPS and SVCB records get the same: their ipv6hint (RFC 9460 7.3)
+ * would hand the app IPv6 addresses that no host route steers, which the
+ * CIDR routes could then send direct; without them the app asks A. */
+static bool asks_ipv6(uint16_t qtype)
+{
+  return qtype == MF_DNS_TYPE_AAAA || qtype == MF_DNS_TYPE_HTTPS ||
+         qtype == DNS_TYPE_SVCB;
+}
+
+bool dns_server_answer_no_ipv6(mf_dns_server_t *s, const mf_dns_msg_t *q,
+                               uint64_t now_ns, size_t *len)
+{
+  if (!asks_ipv6(q->qtype))
+    return false;
+  dns_policy_t pol;
+  dns_server_policy(s, &q->qname, &pol);
+  if (!pol.no_ipv6 || pol.blocked)
+    return false;
+  *len = mf_dns_build_nodata(q, 0, s->out, sizeof(s->out));
+  if (*len == 0)
+    return false;
+  s->st.no_ipv6++;
+  dns_server_log(s, &q->qname, q->qtype, &pol, DNS_NO_TAG, MF_DNS_RCODE_NOERROR,
+                 0, DNS_VIA_NO_IPV6, false, now_ns, now_ns);
+  return true;
 }
 
 /* ---- the query log ---- */
@@ -466,7 +533,7 @@ const char *dns_via_name(dns_via_t via)
       [DNS_VIA_UPSTREAM] = "upstream", [DNS_VIA_CACHE] = "cache",
       [DNS_VIA_BLOCK] = "blocked",     [DNS_VIA_CANARY] = "canary",
       [DNS_VIA_TIMEOUT] = "timeout",   [DNS_VIA_NO_UPSTREAM] = "no-upstream",
-      [DNS_VIA_LOCAL] = "local",
+      [DNS_VIA_LOCAL] = "local",       [DNS_VIA_NO_IPV6] = "no-ipv6",
   };
   return (unsigned)via < sizeof(names) / sizeof(names[0]) ? names[via] : "?";
 }

@@ -20,7 +20,11 @@
  * port and is matched by port, upstream address and port, and ID; it goes
  * to the app with the app's ID from the address the app asked. Every A and
  * AAAA of an answer for a name in a routed set becomes a host route to the
- * set's interface (dns_routes.h).
+ * set's interface (dns_routes.h); when several sets hold one address the
+ * set whose route comes first in the profile wins, and a route stays past
+ * its TTL while a host-stack session still uses it. An AAAA (or HTTPS,
+ * SVCB) query for a set whose interface has no IPv6 path (a WireGuard
+ * interface without an IPv6 address) is answered at once with NODATA.
  *
  * Failover: no answer within try_timeout_ms, or a SERVFAIL, REFUSED,
  * NOTIMP or FORMERR, moves the query to the group's next upstream; when
@@ -101,6 +105,8 @@ typedef struct {
                              the node's errors) */
   uint64_t routes_skipped; /* addresses never routed (ours, unspecified,
                               multicast, loopback, our upstreams) */
+  uint64_t no_ipv6;       /* AAAA, HTTPS, SVCB answered NODATA: the
+                             set's interface has no IPv6 path */
   uint32_t pending;       /* queries upstream now */
 } mf_dns_server_stats_t;
 
@@ -147,6 +153,11 @@ int mf_dns_server_show_log(const mf_dns_server_t *s, uint64_t now_ns,
 /* `show dns routes`: the host routes held, with set and expiry. */
 int mf_dns_server_show_routes(const mf_dns_server_t *s, uint64_t now_ns,
                               mf_out_t *out);
+/* For `show ip fib`: the claims on a DNS host route, e.g. "dns
+ * nflx.example (streaming) [also: cdn.example (ads)]", into buf. Returns
+ * false (buf empty) when the server holds no route for addr. */
+bool mf_dns_server_describe_route(const mf_dns_server_t *s, uint8_t family,
+                                  const uint8_t *addr, char *buf, size_t size);
 /* `dns flush [routes]`: empties the cache, and with routes also removes
  * the DNS host routes (flows to those addresses fall back to the CIDR
  * routes until the names are asked again). */

@@ -58,6 +58,8 @@ typedef struct {
   uint8_t group;  /* mf_dns_group_t whose upstreams answer */
   bool routed;    /* install host routes to iface */
   bool blocked;   /* the set goes to drop or reject */
+  bool no_ipv6;   /* the set's interface has no IPv6 path: AAAA is empty */
+  uint16_t rank;  /* the set's claim rank for host routes (approute.h) */
 } dns_policy_t;
 
 /* A query upstream. Slot i forwards from port SPORT_BASE + i. */
@@ -89,6 +91,7 @@ typedef enum {
   DNS_VIA_TIMEOUT,  /* every upstream silent: SERVFAIL */
   DNS_VIA_NO_UPSTREAM,
   DNS_VIA_LOCAL,    /* FORMERR, NOTIMP */
+  DNS_VIA_NO_IPV6,  /* AAAA for a set without an IPv6 path: NODATA */
 } dns_via_t;
 
 typedef struct {
@@ -182,9 +185,16 @@ bool dns_server_emit_to_app(const mf_dns_server_t *s, const dns_pending_t *p,
                             mf_buffer_t *b, size_t len);
 
 /* Installs host routes for the addresses in s->answer when p routes, each
- * for its TTL plus grace (capped). */
+ * for its TTL plus grace (capped), as claims of pol's set for qname. */
 void dns_server_install_routes(mf_dns_server_t *s, const dns_policy_t *pol,
-                               uint64_t now_ns);
+                               const mf_dns_name_t *qname, uint64_t now_ns);
+
+/* An AAAA (or HTTPS, SVCB) query q for a name whose set's interface has
+ * no IPv6 path:
+ * writes the NODATA answer into s->out (its length in *len), counts and
+ * logs it, and returns true. false for any other query. */
+bool dns_server_answer_no_ipv6(mf_dns_server_t *s, const mf_dns_msg_t *q,
+                               uint64_t now_ns, size_t *len);
 
 void dns_server_log(mf_dns_server_t *s, const mf_dns_name_t *name,
                     uint16_t qtype, const dns_policy_t *pol, uint16_t upstream,
@@ -201,5 +211,10 @@ static inline size_t dns_app_limit(bool edns, uint16_t udp_size)
 }
 
 const char *dns_via_name(dns_via_t via);
+
+/* Keeps a route to direct past its TTL while a host-stack session uses its
+ * address: set on every routes table the server makes (create, reload). */
+void dns_server_routes_in_use(void *ctx, const mf_dns_route_probe_t *probes,
+                              uint32_t n, bool *in_use, uint64_t now_ns);
 
 #endif

@@ -185,9 +185,12 @@ static mf_dns_routes_t *routes_for(mf_dns_server_t *s, uint32_t max,
     return s->routes;
   mf_dns_routes_t *t = mf_dns_routes_create(s->vm->fib, max,
                                             s->cfg.route_priority, now_ns);
-  if (!t)
+  if (!t) {
     mf_log_warn("dns: max_host_routes stays %u: no memory for %u", rs.max, max);
-  return t ? t : s->routes;
+    return s->routes;
+  }
+  mf_dns_routes_set_in_use(t, dns_server_routes_in_use, s);
+  return t;
 }
 
 void mf_dns_server_set_policy(mf_dns_server_t *s, const mf_approute_t *ar,

@@ -120,6 +120,12 @@ int mf_dns_server_show_stats(const mf_dns_server_t *s, mf_out_t *out)
                 rs.live, rs.max, rs.installed, rs.refreshed, rs.conflicts,
                 rs.refused, rs.fib_errors, rs.expired, rs.flushed,
                 st->routes_skipped);
+  mf_out_printf(out,
+                "host-route-claims: %u; takeovers %" PRIu64
+                ", claims-refused %" PRIu64 ", kept-in-use %" PRIu64
+                " (now %u)\nno-ipv6: %" PRIu64 "\n",
+                rs.claims, rs.takeovers, rs.claims_refused, rs.kept,
+                rs.kept_now, st->no_ipv6);
   /* Malformed queries by reason: the node's counters of the dns_wire
    * errors (dropped ones and those answered FORMERR alike). */
   const mf_vm_t *vm = s->vm;
@@ -215,21 +221,66 @@ int mf_dns_server_show_log(const mf_dns_server_t *s, uint64_t now_ns,
   return 0;
 }
 
+/* "nflx.example (streaming)", or "(streaming)" without a name. */
+static size_t claim_text(const mf_dns_server_t *s, const mf_dns_claim_info_t *c,
+                         char *buf, size_t size)
+{
+  int w = c->name[0] ? snprintf(buf, size, "%s (%s)", c->name, set_name(s, c->set))
+                     : snprintf(buf, size, "(%s)", set_name(s, c->set));
+  return w < 0 ? 0 : (size_t)w >= size ? size - 1 : (size_t)w;
+}
+
+/* The winner, then " [also: ...]" with the waiting claims. */
+static void claims_text(const mf_dns_server_t *s, const mf_dns_route_info_t *r,
+                        char *buf, size_t size)
+{
+  size_t used = claim_text(s, &r->claims[0], buf, size);
+  for (uint32_t k = 1; k < r->n_claims && used + 1 < size; k++) {
+    int w = snprintf(buf + used, size - used, k == 1 ? " [also: " : ", ");
+    if (w < 0 || (size_t)w >= size - used)
+      break;
+    used += (size_t)w;
+    used += claim_text(s, &r->claims[k], buf + used, size - used);
+  }
+  if (r->n_claims > 1 && used + 1 < size)
+    snprintf(buf + used, size - used, "]");
+}
+
 int mf_dns_server_show_routes(const mf_dns_server_t *s, uint64_t now_ns,
                               mf_out_t *out)
 {
-  mf_out_printf(out, "%-40s %-12s %-16s %10s\n", "Address", "Interface", "Set",
-                "Expires");
+  mf_out_printf(out, "%-40s %-12s %-16s %10s  %s\n", "Address", "Interface",
+                "Set", "Expires", "Claims");
   uint32_t cursor = 0;
   mf_dns_route_info_t r;
   while (mf_dns_routes_next(s->routes, &cursor, &r)) {
-    char a[INET6_ADDRSTRLEN];
+    char a[INET6_ADDRSTRLEN], claims[512];
     format_addr(r.family, r.addr, a, sizeof(a));
+    claims_text(s, &r, claims, sizeof(claims));
     double left = r.expires_ns > now_ns ? (double)(r.expires_ns - now_ns) / 1e9 : 0;
-    mf_out_printf(out, "%-40s %-12s %-16s %9.0fs\n", a, iface_name(s, r.adj),
-                  set_name(s, r.set), left);
+    mf_out_printf(out, "%-40s %-12s %-16s %9.0fs  %s%s\n", a,
+                  iface_name(s, r.adj), set_name(s, r.set), left, claims,
+                  r.kept ? " (kept: in use past its TTL)" : "");
   }
   return 0;
+}
+
+bool mf_dns_server_describe_route(const mf_dns_server_t *s, uint8_t family,
+                                  const uint8_t *addr, char *buf, size_t size)
+{
+  mf_dns_route_info_t r;
+  if (size)
+    buf[0] = 0;
+  if (!s || size < 8 || !mf_dns_routes_get(s->routes, family, addr, &r) ||
+      r.n_claims == 0)
+    return false;
+  memcpy(buf, "dns ", 4);
+  claims_text(s, &r, buf + 4, size - 4);
+  if (r.kept) {
+    size_t used = strlen(buf);
+    snprintf(buf + used, size - used, " (kept: in use)");
+  }
+  return true;
 }
 
 int mf_dns_server_flush(mf_dns_server_t *s, bool routes, mf_out_t *out)

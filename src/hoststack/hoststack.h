@@ -195,6 +195,22 @@ int mf_hoststack_tcp_setup(mf_hoststack_t *hs, const mf_tcp_cfg_t *cfg,
 /* Adds fd to the epoll set with tag, when one watches. */
 int mf_hoststack_watch_fd(mf_hoststack_t *hs, int fd, uint64_t tag);
 
+/* A remote address a flow may use through interface if_index (the vm's
+ * index), as the DNS host routes ask it (hs_remote.c). */
+#define MF_HS_REMOTE_BATCH 256
+typedef struct {
+  uint8_t family; /* AF_INET or AF_INET6 */
+  uint8_t addr[16];
+  uint32_t if_index;
+} mf_hs_remote_t;
+/* in_use[k] = whether a live session (TCP not closed nor in TIME-WAIT,
+ * UDP or ICMP not idle, last destination q[k]) reaches q[k].addr through
+ * q[k].if_index. One pass over the pool for the whole batch; n is capped
+ * at MF_HS_REMOTE_BATCH. hs NULL: none. Returns how many are in use. */
+uint32_t mf_hoststack_remotes_in_use(const mf_hoststack_t *hs,
+                                     const mf_hs_remote_t *q, uint32_t n,
+                                     bool *in_use, uint64_t now);
+
 /* Bytes the host stack holds (pool, hash, free list). */
 size_t mf_hoststack_memory(const mf_hoststack_t *hs);
 

@@ -15,12 +15,15 @@
 #include <unistd.h>
 
 #include "config/diag.h"
+#include "dns/doh_list.h"
 #include "dns/domain_lists.h"
 
 _Static_assert(MF_APPROUTE_MAX_UPSTREAMS == MF_PROFILE_MAX_DNS_SERVERS,
                "one bound for the profile's and the policy's upstreams");
-_Static_assert(MF_PROFILE_MAX_DOMAIN_SETS <= MF_DOMAIN_MAX_SETS,
-               "every domain set needs a matcher set id");
+_Static_assert(MF_PROFILE_MAX_DOMAIN_SETS + 1 <= MF_DOMAIN_MAX_SETS,
+               "every domain set and the DoH one need a matcher set id");
+_Static_assert(MF_PROFILE_MAX_SET_ROUTES < MF_APPROUTE_DOH_RANK,
+               "the DoH set ranks after every route");
 
 /* One build: where names go and what is reported. */
 typedef struct {
@@ -214,6 +217,19 @@ static void load_file(build_t *bd, const mf_domain_set_cfg_t *cfg,
   set->n_files++;
 }
 
+/* The built-in set: loaded last, so a name a user's set holds stays
+ * the user's (the matcher keeps the first set of a name). */
+static void load_doh(build_t *bd)
+{
+  uint32_t n;
+  const mf_doh_name_t *names = mf_doh_list(&n);
+  bd->set = bd->out->doh_set;
+  bd->mark = bd->p->approute.dns.mark;
+  for (uint32_t i = 0; i < n && !bd->failed; i++)
+    add_name(bd, names[i].name, strlen(names[i].name),
+             names[i].exact ? MF_DOMAIN_EXACT : MF_DOMAIN_SUFFIX);
+}
+
 static void load_set(build_t *bd, uint32_t k)
 {
   const mf_approute_cfg_t *c = &bd->p->approute;
@@ -229,27 +245,56 @@ static void load_set(build_t *bd, uint32_t k)
     load_file(bd, cfg, &c->files[cfg->first_file + i]);
 }
 
-/* Names, interface and group of each set; the fallback. */
+/* A WireGuard interface without an IPv6 address has no IPv6 path:
+ * wg-output drops IPv6 for it (no-address-family). */
+static bool iface_lacks_ipv6(const mf_profile_t *p, uint32_t iface)
+{
+  if (iface >= p->n_ifaces || p->ifaces[iface].type != MF_IF_WIREGUARD ||
+      p->ifaces[iface].wg >= p->n_wg)
+    return false;
+  const mf_wg_cfg_t *wg = &p->wg[p->ifaces[iface].wg];
+  for (uint32_t k = 0; k < wg->n_addresses; k++)
+    if (wg->addresses[k].family == AF_INET6)
+      return false;
+  return true;
+}
+
+static void route_set(const mf_profile_t *p, mf_approute_set_t *set,
+                      uint32_t iface, uint16_t rank)
+{
+  set->iface = iface;
+  set->group = group_of(p, iface);
+  set->rank = rank;
+  set->no_ipv6 = iface_lacks_ipv6(p, iface);
+}
+
+/* Names, interface, group and rank of each set; the fallback. */
 static int fill_sets(const mf_profile_t *p, mf_approute_t *out)
 {
   const mf_approute_cfg_t *c = &p->approute;
-  if (c->n_domain_sets) {
-    out->sets = calloc(c->n_domain_sets, sizeof(*out->sets));
+  uint32_t n = c->n_domain_sets + (c->dns.block_doh ? 1 : 0);
+  if (n) {
+    out->sets = calloc(n, sizeof(*out->sets));
     if (!out->sets)
       return -1;
-    out->n_sets = c->n_domain_sets;
+    out->n_sets = n;
   }
-  for (uint32_t k = 0; k < out->n_sets; k++) {
+  for (uint32_t k = 0; k < c->n_domain_sets; k++) {
     snprintf(out->sets[k].name, sizeof(out->sets[k].name), "%s",
              c->domain_sets[k].name);
     out->sets[k].iface = MF_APPROUTE_NONE;
     out->sets[k].group = MF_DNS_GROUP_DIRECT;
   }
+  if (c->dns.block_doh) {
+    out->doh_set = c->n_domain_sets;
+    mf_approute_set_t *doh = &out->sets[out->doh_set];
+    snprintf(doh->name, sizeof(doh->name), "%s", MF_APPROUTE_DOH_SET_NAME);
+    route_set(p, doh, c->dns.doh_iface, MF_APPROUTE_DOH_RANK);
+  }
   for (uint32_t r = 0; r < c->n_routes; r++) {
     const mf_set_route_cfg_t *sr = &c->routes[r];
-    if (sr->kind == MF_SET_ROUTE_DOMAIN && sr->set < out->n_sets) {
-      out->sets[sr->set].iface = sr->iface;
-      out->sets[sr->set].group = group_of(p, sr->iface);
+    if (sr->kind == MF_SET_ROUTE_DOMAIN && sr->set < c->n_domain_sets) {
+      route_set(p, &out->sets[sr->set], sr->iface, (uint16_t)r);
     } else if (sr->kind == MF_SET_ROUTE_FALLBACK) {
       out->fallback_iface = sr->iface;
       out->fallback_group = group_of(p, sr->iface);
@@ -266,6 +311,7 @@ int mf_approute_build(const mf_profile_t *p, mf_approute_t *out,
   out->enabled = p->approute.enabled;
   out->fallback_iface = MF_APPROUTE_NONE;
   out->fallback_group = MF_DNS_GROUP_DIRECT;
+  out->doh_set = MF_APPROUTE_NONE;
   copy_dns(&p->approute.dns, out);
   /* Without App Routing no query is matched: the lists are not read. */
   if (!out->enabled)
@@ -282,8 +328,10 @@ int mf_approute_build(const mf_profile_t *p, mf_approute_t *out,
     mf_approute_free(out);
     return -1;
   }
-  for (uint32_t k = 0; k < out->n_sets && !bd.failed; k++)
+  for (uint32_t k = 0; k < p->approute.n_domain_sets && !bd.failed; k++)
     load_set(&bd, k);
+  if (out->doh_set != MF_APPROUTE_NONE && !bd.failed)
+    load_doh(&bd);
   if (bd.failed) {
     mf_domain_builder_free(bd.b);
     mf_approute_free(out);
@@ -308,6 +356,7 @@ void mf_approute_free(mf_approute_t *a)
   a->domains = NULL;
   a->sets = NULL;
   a->n_sets = 0;
+  a->doh_set = MF_APPROUTE_NONE;
 }
 
 uint32_t mf_approute_match(const mf_approute_t *a, const char *name, size_t len)

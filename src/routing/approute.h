@@ -39,12 +39,26 @@ typedef struct {
   uint16_t port; /* host order; 53 unless the profile says otherwise */
 } mf_dns_upstream_t;
 
-/* A domain set as routed: set ids are what mf_domain_match_lookup returns. */
+/* A domain set as routed: set ids are what mf_domain_match_lookup returns.
+ * With dns.block_doh the last set is the built-in one of DoH endpoints
+ * (MF_APPROUTE_DOH_SET_NAME), routed to a reject interface and ranked
+ * after every route of the profile: the user's own sets win its names
+ * and addresses. */
+#define MF_APPROUTE_DOH_SET_NAME "doh:builtin" /* no profile set has a ':' */
+#define MF_APPROUTE_DOH_RANK UINT16_MAX
 typedef struct {
   char name[64];
   uint32_t iface; /* profile interface index, or MF_APPROUTE_NONE when no
                      route names the set (matched, but not steered) */
   uint8_t group;  /* mf_dns_group_t of that interface */
+  /* Which set wins an address that several sets' answers hold (shared
+   * CDNs): the lowest rank, the position of the set's route in the
+   * profile's routes list, so the route written first wins whatever
+   * order the answers come in (dns_routes.h). */
+  uint16_t rank;
+  /* The interface has no IPv6 path (a WireGuard interface without an IPv6
+   * address): AAAA queries get an empty answer. */
+  bool no_ipv6;
   uint32_t n_names; /* names loaded into the matcher for this set */
   uint32_t n_files; /* list files read */
   uint32_t lines_skipped; /* lines of its files that gave no name (blank
@@ -56,6 +70,7 @@ typedef struct {
   mf_domain_match_t *domains; /* every domain set; NULL when none */
   mf_approute_set_t *sets;    /* by set id */
   uint32_t n_sets;
+  uint32_t doh_set;        /* the built-in DoH set, or MF_APPROUTE_NONE */
   uint32_t fallback_iface; /* the dns_fallback route's interface, or NONE */
   uint8_t fallback_group;
   mf_dns_upstream_t vpn[MF_APPROUTE_MAX_UPSTREAMS];

@@ -337,6 +337,140 @@ static void test_absolute_path_and_disabled(void **state)
   mf_approute_free(&ar);
 }
 
+/* Ranks follow the routes list; a WireGuard interface without an IPv6
+ * address marks its sets no_ipv6. */
+static void test_ranks_and_no_ipv6(void **state)
+{
+  (void)state;
+  write_lists();
+  assert_int_equal(build(profile_text), 0);
+  assert_int_equal(ar.sets[0].rank, 0); /* streaming, routed first */
+  assert_int_equal(ar.sets[1].rank, 1); /* ads */
+  assert_int_equal(ar.sets[2].rank, 2); /* mixed */
+  assert_true(ar.sets[0].no_ipv6);      /* wg-home: 10.64.0.2/32 only */
+  assert_false(ar.sets[1].no_ipv6);
+  assert_false(ar.sets[2].no_ipv6);
+  assert_int_equal(ar.doh_set, MF_APPROUTE_NONE);
+  assert_int_equal(match("dns.google"), MF_APPROUTE_NONE);
+  mf_approute_free(&ar);
+
+  static const char v6[] =
+      "app_routing: true\n"
+      "interfaces:\n"
+      "  - { name: direct, type: direct }\n"
+      "  - name: wg\n"
+      "    type: wireguard\n"
+      "    private_key: " PRIV1 "\n"
+      "    address: [10.64.0.2/32, 'fd00:64::2/128']\n"
+      "    peers: [{public_key: " PUB2 ", allowed_ips: ['0.0.0.0/0', '::/0']}]\n"
+      "domain_sets: {a: [a.example], b: [b.example]}\n"
+      "dns: {vpn: [8.8.8.8], direct: [1.1.1.1]}\n"
+      "routes:\n"
+      "  - { domain_set: b, to: direct }\n"
+      "  - { domain_set: a, to: wg }\n"
+      "  - { cidr: 0.0.0.0/0, to: direct }\n";
+  assert_int_equal(build(v6), 0);
+  assert_int_equal(ar.sets[0].rank, 1); /* a: its route is second */
+  assert_int_equal(ar.sets[1].rank, 0);
+  assert_false(ar.sets[0].no_ipv6);
+  mf_approute_free(&ar);
+}
+
+/* block_doh: the bundled names in a set of their own, last, routed to
+ * the first reject interface; a name in a user's set stays the user's. */
+static void test_block_doh(void **state)
+{
+  (void)state;
+  static const char yaml[] =
+      "app_routing: true\n"
+      "interfaces:\n"
+      "  - { name: direct, type: direct }\n"
+      "  - { name: no, type: reject }\n"
+      "domain_sets: {mine: [dns.quad9.net]}\n"
+      "dns: {direct: [8.8.8.8], block_doh: true}\n"
+      "routes:\n"
+      "  - { domain_set: mine, to: direct }\n"
+      "  - { cidr: 0.0.0.0/0, to: direct }\n";
+  assert_int_equal(build(yaml), 0);
+  assert_int_equal(prof->n_ifaces, 2); /* "no" serves: nothing added */
+  assert_int_equal(ar.n_sets, 2);
+  assert_int_equal(ar.doh_set, 1);
+  assert_string_equal(ar.sets[1].name, MF_APPROUTE_DOH_SET_NAME);
+  assert_int_equal(ar.sets[1].iface, 1);
+  assert_int_equal(ar.sets[1].group, MF_DNS_GROUP_DIRECT);
+  assert_int_equal(ar.sets[1].rank, MF_APPROUTE_DOH_RANK);
+  static const char *const doh[] = {
+      "dns.google", "DNS.Google.", "mozilla.cloudflare-dns.com",
+      "chrome.cloudflare-dns.com", "cloudflare-dns.com", "doh.opendns.com",
+      "dns.adguard-dns.com", "abc123.dns.nextdns.io", "doh.cleanbrowsing.org",
+      "adblock.dns.mullvad.net", "doh.dns.sb", "doh.xfinity.com",
+      "dns11.quad9.net"};
+  for (size_t k = 0; k < sizeof(doh) / sizeof(doh[0]); k++) {
+    if (match(doh[k]) != 1)
+      fail_msg("%s is not in the DoH set", doh[k]);
+  }
+  static const char *const not_doh[] = {"google.com", "www.cloudflare.com",
+                                        "quad9.net", "opendns.com",
+                                        "nextdns.io", "example.com"};
+  for (size_t k = 0; k < sizeof(not_doh) / sizeof(not_doh[0]); k++)
+    if (match(not_doh[k]) != MF_APPROUTE_NONE)
+      fail_msg("%s is in a set", not_doh[k]);
+  assert_int_equal(match("dns.quad9.net"), 0); /* the user's set keeps it */
+  mf_approute_free(&ar);
+
+  /* No reject interface: one named doh-reject is added for the set. */
+  static const char bare[] =
+      "app_routing: true\n"
+      "interfaces: [{ name: direct, type: direct }]\n"
+      "dns: {direct: [8.8.8.8], block_doh: true}\n"
+      "routes: [{ cidr: 0.0.0.0/0, to: direct }]\n";
+  assert_int_equal(build(bare), 0);
+  assert_int_equal(prof->n_ifaces, 2);
+  assert_string_equal(prof->ifaces[1].name, "doh-reject");
+  assert_int_equal(prof->ifaces[1].type, MF_IF_REJECT);
+  assert_int_equal(ar.n_sets, 1);
+  assert_int_equal(ar.sets[0].iface, 1);
+  assert_int_equal(match("dns.google"), 0);
+  mf_approute_free(&ar);
+}
+
+/* block_doh's errors carry line and column. */
+static void test_block_doh_errors(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *yaml, *error;
+  } cases[] = {
+      {"app_routing: true\n"
+       "interfaces: [{ name: direct, type: direct }]\n"
+       "dns:\n"
+       "  block_doh: maybe\n"
+       "routes: [{ cidr: 0.0.0.0/0, to: direct }]\n",
+       "<string>:4:14: "},
+      {"interfaces: [{ name: direct, type: direct }]\n"
+       "dns: {block_doh: true}\n"
+       "routes: [{ cidr: 0.0.0.0/0, to: direct }]\n",
+       "<string>:2:18: block_doh: needs app_routing: true"},
+      {"app_routing: true\n"
+       "interfaces:\n"
+       "  - { name: direct, type: direct }\n"
+       "  - { name: doh-reject, type: drop }\n"
+       "dns: {direct: [1.1.1.1], block_doh: true}\n"
+       "routes: [{ cidr: 0.0.0.0/0, to: direct }]\n",
+       "<string>:5:37: block_doh: needs an interface of type reject, and one "
+       "named 'doh-reject' cannot be added (the name is taken)"},
+  };
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    memset(&diag, 0, sizeof(diag));
+    assert_int_equal(mf_profile_load_string(cases[k].yaml,
+                                            strlen(cases[k].yaml), "<string>",
+                                            prof, &diag),
+                     -1);
+    if (strncmp(diag.first, cases[k].error, strlen(cases[k].error)) != 0)
+      fail_msg("case %zu: got \"%s\"", k, diag.first);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -345,6 +479,9 @@ int main(void)
       cmocka_unit_test(test_missing_file),
       cmocka_unit_test(test_relative_without_file),
       cmocka_unit_test(test_absolute_path_and_disabled),
+      cmocka_unit_test(test_ranks_and_no_ipv6),
+      cmocka_unit_test(test_block_doh),
+      cmocka_unit_test(test_block_doh_errors),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -972,6 +972,100 @@ static void test_show_output(void **state)
   world_free(w);
 }
 
+/* A set whose interface has no IPv6 path: AAAA gets NODATA at once (the
+ * query itself with QR and RA set, no records, no SOA), counted and
+ * logged; A is forwarded as before. */
+static void test_no_ipv6_nodata(void **state)
+{
+  world_t *w = world_new(false);
+  w->sets[SET_STREAM].no_ipv6 = true;
+  uint8_t query[512];
+  size_t qlen = query_msg("www.netflix.com", MF_DNS_TYPE_AAAA, 0x4321, false,
+                          query);
+  app_query(w, "www.netflix.com", MF_DNS_TYPE_AAAA, 0x4321, false);
+  assert_int_equal(w->wg.total, 0);
+  assert_int_equal(w->tun.n, 1);
+  seen_t r;
+  last(&w->tun, &r);
+  assert_int_equal(r.dns_len, qlen);
+  uint8_t want[512];
+  memcpy(want, query, qlen);
+  want[2] = 0x81; /* QR, opcode 0, AA 0, TC 0, RD copied */
+  want[3] = 0x80; /* RA, rcode NOERROR */
+  assert_memory_equal(r.dns, want, qlen); /* QD 1, AN NS AR 0 */
+  assert_int_equal(stats(w).no_ipv6, 1);
+  mf_out_t out = {0};
+  mf_dns_server_show_log(w->srv, w->vm.now_ns, &out);
+  assert_non_null(strstr(out.buf, "no-ipv6"));
+  mf_out_free(&out);
+  /* With EDNS the answer carries our OPT (RFC 6891 7). */
+  app_query_edns(w, "www.netflix.com", MF_DNS_TYPE_AAAA, 7, false, true);
+  last(&w->tun, &r);
+  assert_int_equal(r.m.an + r.m.ns, 0);
+  assert_true(r.m.edns);
+  /* HTTPS records too: their ipv6hint would bypass the answer. */
+  app_query(w, "www.netflix.com", MF_DNS_TYPE_HTTPS, 6, false);
+  last(&w->tun, &r);
+  assert_int_equal(r.m.an, 0);
+  assert_int_equal(stats(w).no_ipv6, 3);
+  assert_int_equal(w->wg.total, 0);
+  /* A is unchanged, and so are names of other sets. */
+  app_query(w, "www.netflix.com", MF_DNS_TYPE_A, 8, false);
+  assert_int_equal(w->wg.total, 1);
+  app_query(w, "x.listed.example", MF_DNS_TYPE_AAAA, 9, false);
+  assert_int_equal(stats(w).no_ipv6, 3);
+  assert_int_equal(stats(w).forwarded, 2);
+  /* Let the pending queries time out: no buffer stays behind. */
+  tick(w, T0 + 10 * S);
+  world_free(w);
+}
+
+/* Two sets answer the same address, in either order: the set routed
+ * first (lower rank) holds the route, `show ip fib`'s text names both,
+ * and the other takes over when the winner's answer expires. */
+static void test_shared_address(void **state)
+{
+  for (int order = 0; order < 2; order++) {
+    world_t *w = world_new(false);
+    w->sets[SET_ADS].rank = 0;    /* ads' route comes first */
+    w->sets[SET_STREAM].rank = 1;
+    mf_dns_addr_t a = v4(198, 51, 100, 77);
+    for (int k = 0; k < 2; k++) {
+      bool ads = (k == 0) == (order == 0);
+      app_query(w, ads ? "x.ads.example" : "www.netflix.com", MF_DNS_TYPE_A,
+                (uint16_t)(10 + k), false);
+      seen_t q;
+      last(ads ? &w->direct : &w->wg, &q);
+      upstream_answers(w, &q, &a, 1, ads ? 10 : 600, 0, false,
+                       ads ? IF_DIR : IF_WG);
+    }
+    assert_int_equal(fib4(w, a.addr), IF_BLK);
+    char text[256];
+    assert_true(mf_dns_server_describe_route(w->srv, AF_INET, a.addr, text,
+                                             sizeof(text)));
+    assert_string_equal(text, "dns x.ads.example (ads) "
+                              "[also: www.netflix.com (stream)]");
+    mf_out_t out = {0};
+    mf_dns_server_show_routes(w->srv, w->vm.now_ns, &out);
+    assert_non_null(strstr(out.buf, "[also: www.netflix.com (stream)]"));
+    mf_out_free(&out);
+    /* ads' TTL + grace passes: stream takes the route over. */
+    tick(w, T0 + (10 + 60 + 2) * S);
+    assert_int_equal(fib4(w, a.addr), IF_WG);
+    assert_true(mf_dns_server_describe_route(w->srv, AF_INET, a.addr, text,
+                                             sizeof(text)));
+    assert_string_equal(text, "dns www.netflix.com (stream)");
+    mf_dns_routes_stats_t rs;
+    mf_dns_routes_stats(mf_dns_server_routes(w->srv), &rs);
+    assert_int_equal(rs.conflicts, 1);
+    assert_int_equal(rs.takeovers, order == 0 ? 1 : 2);
+    uint8_t other[4] = {198, 51, 100, 78};
+    assert_false(mf_dns_server_describe_route(w->srv, AF_INET, other, text,
+                                              sizeof(text)));
+    world_free(w);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -991,6 +1085,8 @@ int main(void)
       cmocka_unit_test(test_pending_bound),
       cmocka_unit_test(test_cname_chain_routes),
       cmocka_unit_test(test_show_output),
+      cmocka_unit_test(test_no_ipv6_nodata),
+      cmocka_unit_test(test_shared_address),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

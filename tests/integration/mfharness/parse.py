@@ -65,8 +65,10 @@ def interfaces(text):
 
 
 FibRow = namedtuple("FibRow", "prefix interface source priority active")
+# A DNS host route's row ends with the names that claim it ("  dns
+# x.example (set) [also: ...]"): read past, not parsed.
 _FIB_RE = re.compile(r"^(\S+)\s+via\s+(\S+)\s+source\s+(\S+)\s+priority\s+"
-                     r"(\d+)(\s+active)?\s*$")
+                     r"(\d+)(\s+active)?(?:\s{2,}dns\s.*)?\s*$")
 
 
 def fib(text):
