@@ -194,7 +194,8 @@ const mf_dns_msg_t *dns_server_pending_query(mf_dns_server_t *s,
 bool dns_server_emit(mf_buffer_t *b, uint8_t family, const uint8_t *src,
                      uint16_t sport, const uint8_t *dst, uint16_t dport,
                      const uint8_t *payload, size_t len);
-/* The same toward the app of slot p: from p's local address, port 53. */
+/* The same toward the UDP app of slot p: from p's local address, port
+ * 53. false for a TCP client's slot (dns_tcp_send writes those). */
 bool dns_server_emit_to_app(const mf_dns_server_t *s, const dns_pending_t *p,
                             mf_buffer_t *b, size_t len);
 
