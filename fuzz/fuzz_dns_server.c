@@ -56,12 +56,13 @@ SINK(direct, "hs-direct");
 SINK(rej4, "ip4-reject");
 SINK(rej6, "ip6-reject");
 SINK(ifdrop, "interface-drop");
+SINK(hs_tcp, "hs-tcp");
 
 static const mf_node_reg_t *const regs[] = {
     &mf_ip4_input_node, &mf_ip6_input_node, &mf_ip4_lookup_node,
     &mf_ip6_lookup_node, &mf_ip4_local_node, &mf_ip6_local_node,
     &mf_dns_input_node, &tun_out, &wg_out, &direct, &rej4, &rej6, &ifdrop,
-    &mf_gso_segment_node, &mf_error_drop_node};
+    &hs_tcp, &mf_gso_segment_node, &mf_error_drop_node};
 
 static mf_vm_t vm;
 static mf_approute_t ar;

@@ -240,10 +240,11 @@ static void show_tcp(const mf_hoststack_t *hs, mf_out_t *out)
   mf_out_printf(out, "tcp-connects: %" PRIu64 "\ntcp-upstream-refused: %" PRIu64
                      "\ntcp-upstream-timeouts: %" PRIu64
                      "\ntcp-upstream-resets: %" PRIu64 "\ntcp-app-resets: %" PRIu64
-                     "\ntcp-aborts: %" PRIu64 "\ntcp-time-wait-reused: %" PRIu64 "\n",
+                     "\ntcp-aborts: %" PRIu64 "\ntcp-time-wait-reused: %" PRIu64
+                     "\ntcp-local: %" PRIu64 "\n",
                 k->tcp_connects, k->tcp_up_refused, k->tcp_up_timeouts,
                 k->tcp_up_resets, k->tcp_app_resets, k->tcp_aborts,
-                k->tcp_time_wait_reused);
+                k->tcp_time_wait_reused, k->tcp_local);
   mf_out_printf(out, "tcp-retransmits: %" PRIu64 "\ntcp-fast-retransmits: %" PRIu64
                      "\ntcp-rto-expiries: %" PRIu64 "\ntcp-out-of-order: %" PRIu64
                      "\ntcp-zero-window-probes: %" PRIu64

@@ -307,6 +307,32 @@ static void on_hoststack(mf_daemon_t *d, uint64_t tag, uint32_t events)
   mf_graph_poll(&d->vm, d->hs_input);
 }
 
+/* DNS over TCP: the host stack hands each connection to a stack address
+ * to the DNS server, which watches those sockets in our epoll set under
+ * its own tags. */
+static int accept_dns_tcp(void *ctx, int fd, uint8_t family, const uint8_t *app,
+                          uint16_t app_port, const uint8_t *local,
+                          uint16_t local_port)
+{
+  (void)local_port; /* ip-local hands over port 53 only */
+  return mf_dns_server_tcp_accept(ctx, fd, family == 6 ? AF_INET6 : AF_INET,
+                                  app, app_port, local);
+}
+
+static void watch_dns(mf_daemon_t *d)
+{
+  if (!d->dns)
+    return;
+  mf_dns_server_watch(d->dns, d->epfd);
+  mf_hoststack_serve_local(d->vm.hs, accept_dns_tcp, d->dns);
+}
+
+static void on_dns(mf_daemon_t *d, uint64_t tag, uint32_t events)
+{
+  mf_dns_server_on_event(d->dns, tag, events);
+  mf_graph_run(&d->vm); /* the queries it forwarded */
+}
+
 static void main_loop(mf_daemon_t *d)
 {
   struct epoll_event ev[32];
@@ -330,6 +356,8 @@ static void main_loop(mf_daemon_t *d)
         on_wireguard(d, (uint32_t)(tag - TAG_WG));
       else if (MF_HS_OWNS_TAG(tag))
         on_hoststack(d, tag, ev[i].events);
+      else if (MF_DNS_OWNS_TAG(tag))
+        on_dns(d, tag, ev[i].events);
       else if (MF_WG_UAPI_OWNS_TAG(tag))
         mf_wg_uapi_on_event(d->vm.wg, tag, ev[i].events);
       else if (tag == MF_CTL_TAG_LISTEN)
@@ -416,6 +444,7 @@ static int start(mf_daemon_t *d, const mf_daemon_opts_t *o)
     return -1;
   point_resolver(d);
   watch_hoststack(d);
+  watch_dns(d);
   return watch_wireguard(d);
 }
 

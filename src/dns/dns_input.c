@@ -9,7 +9,11 @@
  *     failure moves it to the next upstream, anything else goes to the app
  *     with the app's ID, after its addresses became host routes.
  * Each packet leaves as exactly one packet or one drop: nothing is
- * allocated here.
+ * allocated here. An answer for a TCP client is written to its connection
+ * (dns_tcp.c) and its packet ends as to-tcp. Queries read from TCP
+ * connections come through dns_input_tcp_query, outside the node, and take
+ * the same path: their forwarded packets are new buffers injected into
+ * ip4-lookup / ip6-lookup.
  * Uses: l4_offset, F_IS_IP6, rx_if. Sets: the whole packet, l4_offset,
  * rx_if (local), tx_if (the TUN, for answers).
  * Next: tun-output, ip4-lookup, ip6-lookup, error-drop. */
@@ -25,16 +29,6 @@
 static const mf_error_desc_t dns_input_errors[] = {
     DNS_INPUT_ERRORS(MF_ERROR_DESC) MF_DNS_ERRORS(MF_ERROR_DESC)};
 
-/* One UDP datagram for us, with its addresses copied out of the packet:
- * the packet is rewritten in place while they are still needed. */
-typedef struct {
-  uint8_t family;
-  uint8_t src[16], dst[16];
-  uint16_t sport, dport; /* network order */
-  const uint8_t *payload;
-  size_t len;
-} dns_dgram_t;
-
 /* RFC 8484 does not define it; Mozilla's canary domain: a resolver that
  * filters or steers answers NXDOMAINs it, so Firefox keeps using the
  * system resolver (us) instead of its own DNS over HTTPS. */
@@ -47,7 +41,7 @@ static void count(mf_vm_t *vm, mf_node_rt_t *node, uint32_t code)
 }
 
 /* Checks the UDP header and fills d; -1, or the error. */
-static int read_dgram(mf_buffer_t *b, dns_dgram_t *d)
+static int read_dgram(mf_buffer_t *b, dns_request_t *d)
 {
   uint32_t len = 0;
   switch (mf_udp_check(b, &len)) {
@@ -78,6 +72,7 @@ static int read_dgram(mf_buffer_t *b, dns_dgram_t *d)
   const mf_udp_header_t *udp = (const mf_udp_header_t *)(pkt + b->l4_offset);
   d->sport = udp->src_port;
   d->dport = udp->dst_port;
+  d->conn = d->gen = DNS_NONE; /* UDP */
   d->payload = (const uint8_t *)(udp + 1);
   d->len = len;
   return -1;
@@ -86,7 +81,7 @@ static int read_dgram(mf_buffer_t *b, dns_dgram_t *d)
 /* Sends s->out[0, len) back to the sender of d, from the address it
  * asked, port 53. */
 static uint16_t reply(mf_dns_server_t *s, mf_node_rt_t *node, mf_buffer_t *b,
-                      const dns_dgram_t *d, size_t len)
+                      const dns_request_t *d, size_t len)
 {
   if (len == 0 || !dns_server_emit(b, d->family, d->dst, MF_DNS_SERVER_PORT,
                                    d->src, ntohs(d->sport), s->out, len))
@@ -96,9 +91,29 @@ static uint16_t reply(mf_dns_server_t *s, mf_node_rt_t *node, mf_buffer_t *b,
   return DNS_INPUT_NEXT_TUN_OUTPUT;
 }
 
-static uint16_t on_malformed(mf_vm_t *vm, mf_node_rt_t *node,
-                             mf_dns_server_t *s, mf_buffer_t *b,
-                             const dns_dgram_t *d, mf_dns_err_t err)
+/* What a query comes to: an answer made here (in s->out), a pending slot
+ * to forward from, or nothing (a node error). */
+typedef enum { DNS_DO_DROP, DNS_DO_ANSWER, DNS_DO_FORWARD } dns_do_t;
+
+typedef struct {
+  dns_do_t what;
+  uint32_t code; /* DROP: the error; ANSWER: an error to count, or DNS_NONE */
+  uint32_t slot; /* FORWARD */
+  size_t len;    /* ANSWER: the answer's length, 0 when it did not build */
+} dns_verdict_t;
+
+static dns_verdict_t answer(size_t len)
+{
+  return (dns_verdict_t){.what = DNS_DO_ANSWER, .code = DNS_NONE, .len = len};
+}
+
+static dns_verdict_t drop(uint32_t code)
+{
+  return (dns_verdict_t){.what = DNS_DO_DROP, .code = code};
+}
+
+static dns_verdict_t on_malformed(mf_dns_server_t *s, const dns_request_t *d,
+                                  mf_dns_err_t err)
 {
   s->st.malformed++;
   /* RFC 1035 4.1.1: FORMERR, when there is a header to answer and it is
@@ -106,10 +121,11 @@ static uint16_t on_malformed(mf_vm_t *vm, mf_node_rt_t *node,
    * forever). */
   size_t len = mf_dns_build_formerr(d->payload, d->len, s->out, sizeof(s->out));
   if (len == 0)
-    return mf_graph_drop(node, b, DNS_INPUT_MALFORMED(err));
-  count(vm, node, DNS_INPUT_MALFORMED(err));
+    return drop(DNS_INPUT_MALFORMED(err));
   s->st.formerr++;
-  return reply(s, node, b, d, len);
+  dns_verdict_t v = answer(len);
+  v.code = DNS_INPUT_MALFORMED(err);
+  return v;
 }
 
 /* Reads the addresses of the answer in s->out (len bytes) and, for a
@@ -125,8 +141,10 @@ static uint16_t routes_from_cached(mf_dns_server_t *s, size_t len,
   return s->answer.n_addrs;
 }
 
+/* A cached answer for q in s->out, cut to limit bytes (a UDP client's
+ * size; a TCP client takes any). */
 static bool answer_from_cache(mf_dns_server_t *s, const mf_dns_msg_t *q,
-                              uint64_t now, size_t *out_len)
+                              uint64_t now, size_t limit, size_t *out_len)
 {
   size_t len;
   mf_dns_cache_hit_t hit;
@@ -142,7 +160,7 @@ static bool answer_from_cache(mf_dns_server_t *s, const mf_dns_msg_t *q,
     if (with_opt)
       len = with_opt;
   }
-  len = mf_dns_truncate(s->out, len, mf_dns_udp_limit(q, MF_DNS_EDNS_UDP_SIZE));
+  len = mf_dns_truncate(s->out, len, limit);
   s->st.cache_answers++;
   dns_server_log(s, &q->qname, q->qtype, &pol, hit.upstream_tag,
                  len >= 4 ? s->out[3] & 0xf : 0, n_addrs, DNS_VIA_CACHE,
@@ -158,9 +176,9 @@ static size_t answer_blocked(mf_dns_server_t *s, const mf_dns_msg_t *q)
   return mf_dns_build_addrs(q, none, 2, s->cfg.block_ttl, s->out, sizeof(s->out));
 }
 
-static void fill_pending(dns_pending_t *p, const mf_dns_msg_t *q,
-                         const dns_dgram_t *d, const dns_policy_t *pol,
-                         uint64_t now)
+static void fill_pending(mf_dns_server_t *s, dns_pending_t *p,
+                         const mf_dns_msg_t *q, const dns_request_t *d,
+                         const dns_policy_t *pol, uint64_t now)
 {
   p->family = d->family;
   memcpy(p->app_addr, d->src, 16);
@@ -177,80 +195,166 @@ static void fill_pending(dns_pending_t *p, const mf_dns_msg_t *q,
   p->policy = *pol;
   p->start_ns = now;
   p->try_index = 0;
+  p->conn = d->conn;
+  p->gen = d->gen;
+  if (d->conn != DNS_NONE)
+    dns_tcp_query_begun(s, d->conn);
 }
 
-/* The query goes upstream in b, or the app gets SERVFAIL. */
-static uint16_t forward(mf_vm_t *vm, mf_node_rt_t *node, mf_dns_server_t *s,
-                        mf_buffer_t *b, const dns_dgram_t *d,
-                        const dns_policy_t *pol)
+/* Decides for the query in d: everything but the transport. */
+static dns_verdict_t decide(mf_dns_server_t *s, const dns_request_t *d,
+                            uint64_t now)
 {
-  const mf_dns_msg_t *q = &s->msg;
-  uint32_t slot = dns_server_acquire(s);
-  if (slot == DNS_NONE)
-    return mf_graph_drop(node, b, DNS_INPUT_ERROR_PENDING_FULL);
-  fill_pending(&s->pending[slot], q, d, pol, vm->now_ns);
-  uint32_t next = dns_server_send_try(s, slot, 0, b, vm->now_ns);
-  if (next != DNS_NONE) {
-    s->st.forwarded++;
-    return (uint16_t)next;
-  }
-  /* A VPN set with no VPN DNS server must not fall back to direct ones:
-   * the name would leak outside the tunnel. */
-  dns_server_release(s, slot);
-  s->st.no_upstream++;
-  dns_server_log(s, &q->qname, q->qtype, pol, DNS_NO_TAG,
-                 MF_DNS_RCODE_SERVFAIL, 0, DNS_VIA_NO_UPSTREAM, false,
-                 vm->now_ns, vm->now_ns);
-  return reply(s, node, b, d,
-               mf_dns_build_rcode(q, MF_DNS_RCODE_SERVFAIL, s->out, sizeof(s->out)));
-}
-
-static uint16_t on_query(mf_vm_t *vm, mf_node_rt_t *node, mf_dns_server_t *s,
-                         mf_buffer_t *b, const dns_dgram_t *d)
-{
-  if (b->rx_if != MF_IF_TUN_INDEX)
-    return mf_graph_drop(node, b, DNS_INPUT_ERROR_NOT_FROM_TUN);
   mf_dns_msg_t *q = &s->msg;
   mf_dns_err_t err = mf_dns_parse(d->payload, d->len, q);
   if (err != MF_DNS_OK)
-    return on_malformed(vm, node, s, b, d, err);
+    return on_malformed(s, d, err);
   if (mf_dns_is_response(q))
-    return mf_graph_drop(node, b, DNS_INPUT_ERROR_NOT_A_QUERY);
+    return drop(DNS_INPUT_ERROR_NOT_A_QUERY);
   s->st.queries++;
-  uint64_t now = vm->now_ns;
   size_t len;
   if (MF_DNS_OPCODE(q->flags) != MF_DNS_OPCODE_QUERY) {
     s->st.notimp++;
     dns_server_log(s, &q->qname, q->qtype, NULL, DNS_NO_TAG,
                    MF_DNS_RCODE_NOTIMP, 0, DNS_VIA_LOCAL, false, now, now);
-    return reply(s, node, b, d,
-                 mf_dns_build_rcode(q, MF_DNS_RCODE_NOTIMP, s->out, sizeof(s->out)));
+    return answer(mf_dns_build_rcode(q, MF_DNS_RCODE_NOTIMP, s->out, sizeof(s->out)));
   }
   if (mf_dns_name_equal(&q->qname, &canary)) {
     s->st.canary++;
     dns_server_log(s, &q->qname, q->qtype, NULL, DNS_NO_TAG,
                    MF_DNS_RCODE_NXDOMAIN, 0, DNS_VIA_CANARY, false, now, now);
-    return reply(s, node, b, d,
-                 mf_dns_build_nxdomain(q, s->cfg.block_ttl, s->out, sizeof(s->out)));
+    return answer(mf_dns_build_nxdomain(q, s->cfg.block_ttl, s->out, sizeof(s->out)));
   }
   if (dns_server_answer_no_ipv6(s, q, now, &len))
-    return reply(s, node, b, d, len);
-  if (answer_from_cache(s, q, now, &len))
-    return reply(s, node, b, d, len);
+    return answer(len);
+  size_t limit = d->conn != DNS_NONE ? MF_DNS_MSG_MAX
+                                     : mf_dns_udp_limit(q, MF_DNS_EDNS_UDP_SIZE);
+  if (answer_from_cache(s, q, now, limit, &len))
+    return answer(len);
   dns_policy_t pol;
   dns_server_policy(s, &q->qname, &pol);
   if (pol.blocked && s->ar->block_answer) {
     len = answer_blocked(s, q);
     dns_server_log(s, &q->qname, q->qtype, &pol, DNS_NO_TAG,
                    MF_DNS_RCODE_NOERROR, 0, DNS_VIA_BLOCK, false, now, now);
-    return reply(s, node, b, d, len);
+    return answer(len);
   }
-  return forward(vm, node, s, b, d, &pol);
+  uint32_t slot = dns_server_acquire(s);
+  if (slot == DNS_NONE)
+    return drop(DNS_INPUT_ERROR_PENDING_FULL);
+  fill_pending(s, &s->pending[slot], q, d, &pol, now);
+  return (dns_verdict_t){.what = DNS_DO_FORWARD, .slot = slot};
+}
+
+/* The group of the query in slot has no upstream we can ask: the slot is
+ * given back and the answer is a SERVFAIL, in s->out. A VPN set with no
+ * VPN DNS server must not fall back to direct ones: the name would leak
+ * outside the tunnel. */
+static size_t no_upstream(mf_dns_server_t *s, uint32_t slot, uint64_t now)
+{
+  const mf_dns_msg_t *q = &s->msg;
+  dns_policy_t pol = s->pending[slot].policy;
+  dns_server_release(s, slot);
+  s->st.no_upstream++;
+  dns_server_log(s, &q->qname, q->qtype, &pol, DNS_NO_TAG,
+                 MF_DNS_RCODE_SERVFAIL, 0, DNS_VIA_NO_UPSTREAM, false, now, now);
+  return mf_dns_build_rcode(q, MF_DNS_RCODE_SERVFAIL, s->out, sizeof(s->out));
+}
+
+static uint16_t on_query(mf_vm_t *vm, mf_node_rt_t *node, mf_dns_server_t *s,
+                         mf_buffer_t *b, const dns_request_t *d)
+{
+  if (b->rx_if != MF_IF_TUN_INDEX)
+    return mf_graph_drop(node, b, DNS_INPUT_ERROR_NOT_FROM_TUN);
+  dns_verdict_t v = decide(s, d, vm->now_ns);
+  if (v.what == DNS_DO_DROP)
+    return mf_graph_drop(node, b, v.code);
+  if (v.what == DNS_DO_ANSWER) {
+    if (v.code != DNS_NONE && v.len)
+      count(vm, node, v.code);
+    return reply(s, node, b, d, v.len);
+  }
+  /* The buffer becomes the query to the upstream. */
+  uint32_t next = dns_server_send_try(s, v.slot, 0, b, vm->now_ns);
+  if (next != DNS_NONE) {
+    s->st.forwarded++;
+    return (uint16_t)next;
+  }
+  return reply(s, node, b, d, no_upstream(s, v.slot, vm->now_ns));
+}
+
+/* A TCP client's query to forward: in a buffer of its own, injected into
+ * ip4-lookup / ip6-lookup. Returns the length of an answer left in s->out
+ * instead (SERVFAIL), or 0 when the query went. */
+static size_t forward_for_tcp(mf_dns_server_t *s, uint32_t slot, uint64_t now)
+{
+  mf_vm_t *vm = s->vm;
+  uint32_t bi;
+  if (mf_buffer_alloc(&vm->pool, &bi, 1) != 1) {
+    s->st.no_buffer++;
+    dns_server_release(s, slot);
+    s->st.servfail++;
+    return mf_dns_build_rcode(&s->msg, MF_DNS_RCODE_SERVFAIL, s->out,
+                              sizeof(s->out));
+  }
+  uint32_t next = dns_server_send_try(s, slot, 0,
+                                      mf_buffer_get(&vm->pool, bi), now);
+  if (next == DNS_NONE) {
+    mf_buffer_free(&vm->pool, &bi, 1);
+    return no_upstream(s, slot, now);
+  }
+  s->st.forwarded++;
+  mf_graph_inject(vm, next == DNS_INPUT_NEXT_IP4_LOOKUP ? s->ip4_lookup
+                                                        : s->ip6_lookup,
+                  &bi, 1);
+  return 0;
+}
+
+void dns_input_tcp_query(mf_dns_server_t *s, uint32_t conn, const uint8_t *msg,
+                         size_t len)
+{
+  const dns_tcp_conn_t *c = &s->tcp.conns[conn];
+  dns_request_t d = {.family = c->family, .sport = c->app_port,
+                     .dport = htons(MF_DNS_SERVER_PORT), .conn = conn,
+                     .gen = c->gen, .payload = msg, .len = len};
+  memcpy(d.src, c->app_addr, 16);
+  memcpy(d.dst, c->local_addr, 16);
+  s->st.tcp_queries++;
+  uint64_t now = s->vm->now_ns;
+  dns_verdict_t v = decide(s, &d, now);
+  size_t out_len = 0;
+  switch (v.what) {
+  case DNS_DO_DROP:
+    dns_server_count(s, v.code);
+    /* A TCP client does not retry a lost query as a UDP one does: a full
+     * table gets it a SERVFAIL rather than silence. */
+    if (v.code != DNS_INPUT_ERROR_PENDING_FULL)
+      return;
+    s->st.servfail++;
+    out_len = mf_dns_build_rcode(&s->msg, MF_DNS_RCODE_SERVFAIL, s->out,
+                                 sizeof(s->out));
+    break;
+  case DNS_DO_ANSWER:
+    if (v.code != DNS_NONE && v.len)
+      dns_server_count(s, v.code);
+    out_len = v.len;
+    break;
+  case DNS_DO_FORWARD:
+    out_len = forward_for_tcp(s, v.slot, now);
+    if (out_len == 0)
+      return;
+    break;
+  }
+  if (out_len == 0) {
+    dns_server_count(s, DNS_INPUT_ERROR_NO_ROOM);
+    return;
+  }
+  dns_tcp_send(s, d.conn, d.gen, s->out, out_len);
 }
 
 /* The pending slot an answer belongs to, or DNS_NONE: the port names the
  * slot, and the sender must be the upstream that slot asked. */
-static uint32_t match_slot(const mf_dns_server_t *s, const dns_dgram_t *d)
+static uint32_t match_slot(const mf_dns_server_t *s, const dns_request_t *d)
 {
   uint32_t port = ntohs(d->dport);
   if (port < MF_DNS_SERVER_SPORT_BASE)
@@ -282,7 +386,7 @@ static bool upstream_failed(const mf_dns_msg_t *m)
  * our hop, RFC 6891 7), the app's ID, RD and CD, our OPT when the app
  * sent one, cut to the app's size. 0 when it does not build. */
 static size_t relay_for_app(mf_dns_server_t *s, const dns_pending_t *p,
-                            const mf_dns_msg_t *m, const dns_dgram_t *d)
+                            const mf_dns_msg_t *m, const dns_request_t *d)
 {
   size_t len = mf_dns_build_copy(d->payload, d->len, m, (unsigned)m->an + m->ns,
                                  s->out, sizeof(s->out));
@@ -298,7 +402,7 @@ static size_t relay_for_app(mf_dns_server_t *s, const dns_pending_t *p,
     if (with_opt)
       len = with_opt;
   }
-  return mf_dns_truncate(s->out, len, dns_app_limit(p->edns, p->edns_udp_size));
+  return mf_dns_truncate(s->out, len, dns_pending_limit(p));
 }
 
 static uint16_t answer_app(mf_dns_server_t *s, mf_node_rt_t *node,
@@ -311,6 +415,12 @@ static uint16_t answer_app(mf_dns_server_t *s, mf_node_rt_t *node,
   dns_server_log(s, &p->qname, p->qtype, &p->policy,
                  dns_upstream_tag(p->policy.group, p->try_index), rcode,
                  n_addrs, via, tc, p->start_ns, now);
+  if (p->conn != DNS_NONE) {
+    /* Written to the client's connection: the buffer's work is done. */
+    dns_tcp_send(s, p->conn, p->gen, s->out, len);
+    dns_server_release(s, slot);
+    return mf_graph_drop(node, b, DNS_INPUT_ERROR_TO_TCP);
+  }
   bool ok = dns_server_emit_to_app(s, p, b, len);
   dns_server_release(s, slot);
   if (!ok)
@@ -329,7 +439,7 @@ static uint16_t servfail_app(mf_dns_server_t *s, mf_node_rt_t *node,
 }
 
 static uint16_t on_answer(mf_vm_t *vm, mf_node_rt_t *node, mf_dns_server_t *s,
-                          mf_buffer_t *b, const dns_dgram_t *d)
+                          mf_buffer_t *b, const dns_request_t *d)
 {
   uint32_t slot = match_slot(s, d);
   if (slot == DNS_NONE)
@@ -374,8 +484,11 @@ static uint16_t on_answer(mf_vm_t *vm, mf_node_rt_t *node, mf_dns_server_t *s,
   if (len == 0)
     return servfail_app(s, node, slot, b, now);
   s->st.answered++;
-  if (s->out[2] & 0x02)
+  if (s->out[2] & 0x02) {
     s->st.truncated++;
+    if (p->conn != DNS_NONE)
+      s->st.tcp_truncated++;
+  }
   return answer_app(s, node, slot, b, len, m->rcode, n_addrs,
                     DNS_VIA_UPSTREAM, now);
 }
@@ -385,7 +498,7 @@ static uint16_t dns_input_one(mf_vm_t *vm, mf_node_rt_t *node,
 {
   if (!s)
     return mf_graph_drop(node, b, DNS_INPUT_ERROR_NO_SERVER);
-  dns_dgram_t d;
+  dns_request_t d;
   int err = read_dgram(b, &d);
   if (err >= 0)
     return mf_graph_drop(node, b, (uint32_t)err);

@@ -8,7 +8,9 @@
  *                  the next upstream of its group is tried, else the app
  *                  gets SERVFAIL.
  *   route-expired  (dns_routes.c) a host route's TTL plus grace passed.
- *   cache sweep    a bounded scan drops expired answers each tick. */
+ *   cache sweep    a bounded scan drops expired answers each tick.
+ *   tcp-idle       (dns_tcp.c) a TCP connection with nothing in flight
+ *                  stayed silent for tcp_idle_ms: closed. */
 #include "dns/dns_server_internal.h"
 
 #include <arpa/inet.h>
@@ -45,6 +47,8 @@ void mf_dns_server_config_default(mf_dns_server_config_t *cfg)
       .route_priority = 100,
       .route_max_ttl = 86400,
       .block_ttl = 300,
+      .tcp_max_conns = 256,
+      .tcp_idle_ms = 10000,
   };
 }
 
@@ -101,7 +105,8 @@ static int create_tables(mf_dns_server_t *s, uint64_t now_ns)
     if (!s->cache)
       return -1;
   }
-  if (!s->pending || !s->log || !s->wheel || !s->routes)
+  if (!s->pending || !s->log || !s->wheel || !s->routes ||
+      dns_tcp_create(&s->tcp, c->tcp_max_conns) < 0)
     return -1;
   mf_dns_routes_set_in_use(s->routes, dns_server_routes_in_use, s);
   for (uint32_t i = 0; i < c->max_pending; i++)
@@ -135,6 +140,9 @@ mf_dns_server_t *mf_dns_server_create(mf_vm_t *vm, const mf_approute_t *ar,
     s->cfg.log_entries = 1;
   if (s->cfg.total_timeout_ms < s->cfg.try_timeout_ms)
     s->cfg.total_timeout_ms = s->cfg.try_timeout_ms;
+  if (s->cfg.tcp_max_conns > MF_DNS_TCP_MAX_CONNS)
+    s->cfg.tcp_max_conns = MF_DNS_TCP_MAX_CONNS;
+  s->tcp.epfd = -1;
   s->grace_s = ar->host_route_grace_s;
   s->id_fallback = now_ns ^ (uint64_t)(uintptr_t)s ^ 0x9e3779b97f4a7c15ull;
   keep_stack_addresses(s, stack_addrs, n_stack);
@@ -153,6 +161,7 @@ void mf_dns_server_destroy(mf_dns_server_t *s)
   mf_dns_routes_destroy(s->routes);
   mf_dns_cache_destroy(s->cache);
   mf_tw_destroy(s->wheel);
+  dns_tcp_destroy(&s->tcp);
   free(s->log);
   free(s->pending);
   free(s);
@@ -237,6 +246,8 @@ void dns_server_release(mf_dns_server_t *s, uint32_t slot)
     return;
   mf_tw_set(s->wheel, slot, 0);
   p->family = 0;
+  if (p->conn != DNS_NONE)
+    dns_tcp_query_ended(s, p->conn, p->gen);
   p->next_free = s->free_head;
   s->free_head = slot;
   s->st.pending--;
@@ -370,6 +381,8 @@ bool dns_server_emit(mf_buffer_t *b, uint8_t family, const uint8_t *src,
 bool dns_server_emit_to_app(const mf_dns_server_t *s, const dns_pending_t *p,
                             mf_buffer_t *b, size_t len)
 {
+  if (p->conn != DNS_NONE)
+    return false; /* a TCP client's: dns_tcp_send */
   if (!dns_server_emit(b, p->family, p->local_addr, MF_DNS_SERVER_PORT,
                        p->app_addr, ntohs(p->app_port), s->out, len))
     return false;
@@ -569,7 +582,11 @@ static void on_try_timeout(mf_dns_server_t *s, uint32_t slot, uint64_t now_ns)
   }
   size_t len = mf_dns_build_rcode(dns_server_pending_query(s, p),
                                   MF_DNS_RCODE_SERVFAIL, s->out, sizeof(s->out));
-  if (len && dns_server_emit_to_app(s, p, b, len)) {
+  if (p->conn != DNS_NONE) {
+    mf_buffer_free(&s->vm->pool, &bi, 1);
+    if (len && dns_tcp_send(s, p->conn, p->gen, s->out, len))
+      s->st.servfail++;
+  } else if (len && dns_server_emit_to_app(s, p, b, len)) {
     s->st.servfail++;
     inject(s, s->tun_output, bi);
   } else {
@@ -595,6 +612,7 @@ void mf_dns_server_tick(mf_dns_server_t *s, uint64_t now_ns)
   mf_dns_routes_expire(s->routes, now_ns);
   if (s->cache)
     mf_dns_cache_sweep(s->cache, now_ns, CACHE_SWEEP_BUDGET);
+  dns_tcp_tick(s, now_ns);
 }
 
 int mf_dns_server_timeout_ms(const mf_dns_server_t *s, uint64_t now_ns,
@@ -602,6 +620,8 @@ int mf_dns_server_timeout_ms(const mf_dns_server_t *s, uint64_t now_ns,
 {
   if (!s)
     return max_ms;
+  if (s->tcp.resume_due)
+    return 0;
   uint64_t next_us = mf_tw_next(s->wheel), now_us = now_ns / 1000u;
   if (next_us == 0)
     return max_ms;
@@ -616,6 +636,12 @@ int mf_dns_server_timeout_ms(const mf_dns_server_t *s, uint64_t now_ns,
 void mf_dns_server_stats(const mf_dns_server_t *s, mf_dns_server_stats_t *st)
 {
   *st = s->st;
+  st->tcp_open = s->tcp.n_open;
+}
+
+void dns_server_count(mf_dns_server_t *s, uint32_t code)
+{
+  s->vm->errors[s->vm->nodes[s->node_index].error_base + code]++;
 }
 
 const mf_dns_routes_t *mf_dns_server_routes(const mf_dns_server_t *s)

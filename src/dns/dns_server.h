@@ -29,12 +29,31 @@
  * Failover: no answer within try_timeout_ms, or a SERVFAIL, REFUSED,
  * NOTIMP or FORMERR, moves the query to the group's next upstream; when
  * none is left, or total_timeout_ms has passed, the app gets SERVFAIL. A
- * truncated answer is relayed with TC set: the app retries over TCP, which
- * the host stack carries to the real server (TCP to our own address is
- * not served).
+ * truncated answer is relayed with TC set: the app retries over TCP.
  *
- * Resources: pending queries, cache, host routes and query log are all
- * bounded and allocated at create time; what they refuse is counted.
+ * DNS over TCP (RFC 1035 4.2.2, RFC 7766) on port 53 of the same
+ * addresses: ip4-local / ip6-local hand such segments to hs-tcp, whose
+ * session for a stack address has no kernel socket to a server but one end
+ * of a socketpair; the other end comes here (mf_dns_server_tcp_accept). A
+ * connection carries any number of queries, pipelined, each read from its
+ * two-octet length prefix (dns_tcp_stream.h) and served by the very path
+ * of a UDP query (canary, cache, block, domain sets, upstream group,
+ * failover, host routes, log); answers go back framed, in the order they
+ * are ready (RFC 7766 6.2.1.1: the client matches them by ID). The
+ * upstream hop stays UDP: every forwarded query carries our own OPT
+ * record (1232 bytes, RFC 6891), whether or not the client's had one, and
+ * the relayed answer carries an OPT only when the client's query did, so
+ * a TCP client is not held to 512 bytes. Limitation: DNS over TCP to the
+ * upstreams is not done yet; an upstream answer with TC set still reaches
+ * a TCP client with TC set (counted in tcp-truncated).
+ * A connection idle for tcp_idle_ms with no query in flight is closed
+ * (RFC 7766 6.2.3); a bad length prefix, or a stream that ends inside a
+ * message, closes it as a framing error. At most tcp_max_conns are open;
+ * one more is closed at once (the app sees a RST) and counted.
+ *
+ * Resources: pending queries, cache, host routes, query log and TCP
+ * connections (with their buffers) are all bounded and allocated at create
+ * time; what they refuse is counted.
  *
  * Threads: a server belongs to the worker whose graph runs dns-input; the
  * control commands read it from the same thread. */
@@ -60,6 +79,12 @@
 #define MF_DNS_SERVER_SPORT_BASE 61440u
 #define MF_DNS_SERVER_MAX_PENDING 4096u /* BASE + 4095 = 65535 */
 
+/* Epoll tags of TCP client connections: connection i is TAG_TCP + i. */
+#define MF_DNS_TCP_MAX_CONNS 4096u
+#define MF_DNS_TAG_TCP 0x40000u
+#define MF_DNS_OWNS_TAG(tag)                                                  \
+  ((tag) >= MF_DNS_TAG_TCP && (tag) < MF_DNS_TAG_TCP + MF_DNS_TCP_MAX_CONNS)
+
 /* True for a UDP destination port (host order) that dns-input serves on a
  * stack address: 53, or a forwarded query's source port. */
 static inline bool mf_dns_server_port(uint16_t port)
@@ -78,12 +103,14 @@ typedef struct {
   uint32_t route_priority;   /* FIB priority of DNS host routes */
   uint32_t route_max_ttl;    /* seconds: caps an answer's TTL for a route */
   uint32_t block_ttl;        /* seconds: TTL of 0.0.0.0 / :: answers */
+  uint32_t tcp_max_conns;    /* TCP clients at once; <= TCP_MAX_CONNS */
+  uint32_t tcp_idle_ms;      /* a connection with nothing in flight */
 } mf_dns_server_config_t;
 
 /* 1024 pending, 2 s per try, 5 s in all, 4096 cache entries in 4 MB
  * (TTL capped at a day), 512 log entries, priority 100 (as profile routes:
  * a profile route for the same /32 wins the tie), routes capped at a day,
- * blocked answers for 300 s. */
+ * blocked answers for 300 s, 256 TCP connections idle for at most 10 s. */
 void mf_dns_server_config_default(mf_dns_server_config_t *cfg);
 
 typedef struct {
@@ -108,6 +135,17 @@ typedef struct {
   uint64_t no_ipv6;       /* AAAA, HTTPS, SVCB answered NODATA: the
                              set's interface has no IPv6 path */
   uint32_t pending;       /* queries upstream now */
+  /* DNS over TCP */
+  uint32_t tcp_open;           /* connections open now */
+  uint64_t tcp_accepted;       /* connections taken */
+  uint64_t tcp_refused;        /* beyond tcp_max_conns: closed at once */
+  uint64_t tcp_queries;        /* messages read from connections */
+  uint64_t tcp_answers;        /* answers written to connections */
+  uint64_t tcp_framing_errors; /* bad length prefix, or cut by the close */
+  uint64_t tcp_idle_closes;    /* closed after tcp_idle_ms of silence */
+  uint64_t tcp_answers_lost;   /* answers for a connection already gone */
+  uint64_t tcp_overflows;      /* clients that did not read: closed */
+  uint64_t tcp_truncated;      /* upstream answers with TC set, relayed */
 } mf_dns_server_stats_t;
 
 typedef struct mf_dns_server mf_dns_server_t;
@@ -128,7 +166,8 @@ mf_dns_server_t *mf_dns_server_create(mf_vm_t *vm, const mf_approute_t *ar,
 void mf_dns_server_destroy(mf_dns_server_t *s);
 
 /* Timers: fails over or SERVFAILs queries whose try ran out, expires host
- * routes, sweeps the cache. Packets it makes are injected into the graph:
+ * routes, sweeps the cache, closes idle TCP connections and serves those
+ * whose queries waited for room. Packets it makes are injected into the graph:
  * run it (mf_graph_run) afterwards. Call once per main-loop iteration. */
 void mf_dns_server_tick(mf_dns_server_t *s, uint64_t now_ns);
 /* How long the main loop may sleep, at most max_ms, so that the next
@@ -136,13 +175,29 @@ void mf_dns_server_tick(mf_dns_server_t *s, uint64_t now_ns);
 int mf_dns_server_timeout_ms(const mf_dns_server_t *s, uint64_t now_ns,
                              int max_ms);
 
+/* TCP clients: fd is one end of a connected stream socket (the host
+ * stack keeps the other) for a client at app:app_port (network order)
+ * that connected to our address local, of family AF_INET or AF_INET6.
+ * Takes fd in every case: 0 when the connection is served, -1 when it was
+ * refused (table full, or s NULL) and fd closed. */
+int mf_dns_server_tcp_accept(mf_dns_server_t *s, int fd, uint8_t family,
+                             const uint8_t *app, uint16_t app_port,
+                             const uint8_t *local);
+/* Connections accepted from now on are added to epfd with MF_DNS_TAG_TCP
+ * + slot; before any is, they are served only through on_event. */
+void mf_dns_server_watch(mf_dns_server_t *s, int epfd);
+/* The main loop found a tag of ours ready with these epoll events. Queries
+ * it forwards are injected into the graph: run it afterwards. */
+void mf_dns_server_on_event(mf_dns_server_t *s, uint64_t tag, uint32_t events);
+
 void mf_dns_server_stats(const mf_dns_server_t *s, mf_dns_server_stats_t *st);
 const mf_dns_routes_t *mf_dns_server_routes(const mf_dns_server_t *s);
 /* The cache, or NULL when configured without one. */
 const mf_dns_cache_t *mf_dns_server_cache(const mf_dns_server_t *s);
 
 /* Control output (dns_server_show.c). Each returns 0. */
-/* `show dns`: counters, pending, cache, host routes, malformed by reason. */
+/* `show dns`: counters, pending, TCP clients, cache, host routes,
+ * malformed by reason. */
 int mf_dns_server_show_stats(const mf_dns_server_t *s, mf_out_t *out);
 /* `show dns cache`: name, type, kind, TTL left, set, upstream, addresses. */
 int mf_dns_server_show_cache(const mf_dns_server_t *s, uint64_t now_ns,

@@ -8,6 +8,7 @@
 #include "core/timer_wheel.h"
 #include "dns/dns_build.h"
 #include "dns/dns_server.h"
+#include "dns/dns_tcp.h"
 #include "dns/dns_wire.h"
 
 /* dns-input's own drop reasons; the reasons a query does not parse follow
@@ -28,7 +29,9 @@
     "upstream answer that does not parse: the query keeps waiting")           \
   _(ANSWER_MISMATCH, "answer-mismatch",                                       \
     "upstream answer to another question than the one asked")                 \
-  _(NO_ROOM, "no-room", "a message that does not fit a packet")
+  _(NO_ROOM, "no-room", "a message that does not fit a packet")             \
+  _(TO_TCP, "to-tcp",                                                         \
+    "upstream answer written to a TCP client's connection (not a drop)")
 
 enum {
 #define _(sym, n, t) DNS_INPUT_ERROR_##sym,
@@ -62,6 +65,18 @@ typedef struct {
   uint16_t rank;  /* the set's claim rank for host routes (approute.h) */
 } dns_policy_t;
 
+/* Who asked, and what: a UDP datagram's sender (conn DNS_NONE), or a TCP
+ * connection (conn, gen) with its addresses. Copied out of the packet,
+ * which is rewritten in place while they are still needed. */
+typedef struct {
+  uint8_t family;
+  uint8_t src[16], dst[16];
+  uint16_t sport, dport; /* network order */
+  uint32_t conn, gen;
+  const uint8_t *payload;
+  size_t len;
+} dns_request_t;
+
 /* A query upstream. Slot i forwards from port SPORT_BASE + i. */
 typedef struct {
   uint8_t family;    /* the app's: AF_INET, AF_INET6; 0 when free */
@@ -75,6 +90,7 @@ typedef struct {
   uint16_t up_id;
   uint16_t qtype, qclass;
   uint32_t next_free;
+  uint32_t conn, gen; /* the TCP client's connection; conn DNS_NONE: UDP */
   dns_policy_t policy;
   uint8_t app_addr[16];
   uint8_t local_addr[16]; /* the stack address the app asked */
@@ -137,6 +153,7 @@ struct mf_dns_server {
   uint64_t id_fallback;
 
   mf_dns_server_stats_t st;
+  dns_tcp_table_t tcp;
 
   /* Scratch of one message at a time; too big for a worker's stack. */
   mf_dns_msg_t msg;  /* the message being handled */
@@ -180,7 +197,8 @@ const mf_dns_msg_t *dns_server_pending_query(mf_dns_server_t *s,
 bool dns_server_emit(mf_buffer_t *b, uint8_t family, const uint8_t *src,
                      uint16_t sport, const uint8_t *dst, uint16_t dport,
                      const uint8_t *payload, size_t len);
-/* The same toward the app of slot p: from p's local address, port 53. */
+/* The same toward the UDP app of slot p: from p's local address, port
+ * 53. false for a TCP client's slot (dns_tcp_send writes those). */
 bool dns_server_emit_to_app(const mf_dns_server_t *s, const dns_pending_t *p,
                             mf_buffer_t *b, size_t len);
 
@@ -201,6 +219,15 @@ void dns_server_log(mf_dns_server_t *s, const mf_dns_name_t *name,
                     uint16_t rcode, uint16_t n_addrs, dns_via_t via, bool tc,
                     uint64_t start_ns, uint64_t now_ns);
 
+/* Bumps dns-input's counter `code` (a DNS_INPUT_ERROR_*) outside the
+ * node, for what happens on a TCP connection. */
+void dns_server_count(mf_dns_server_t *s, uint32_t code);
+
+/* dns_input.c: serves one query read from TCP connection conn (its
+ * generation now), as a UDP query would be served. */
+void dns_input_tcp_query(mf_dns_server_t *s, uint32_t conn,
+                         const uint8_t *msg, size_t len);
+
 /* The largest UDP answer the app of p accepts (RFC 6891 6.2.5). */
 static inline size_t dns_app_limit(bool edns, uint16_t udp_size)
 {
@@ -208,6 +235,13 @@ static inline size_t dns_app_limit(bool edns, uint16_t udp_size)
   if (lim < MF_DNS_UDP_CLASSIC)
     lim = MF_DNS_UDP_CLASSIC;
   return lim > MF_DNS_EDNS_UDP_SIZE ? MF_DNS_EDNS_UDP_SIZE : lim;
+}
+
+/* The largest answer the client of p accepts: over TCP, any message. */
+static inline size_t dns_pending_limit(const dns_pending_t *p)
+{
+  return p->conn != DNS_NONE ? MF_DNS_MSG_MAX
+                             : dns_app_limit(p->edns, p->edns_udp_size);
 }
 
 const char *dns_via_name(dns_via_t via);

@@ -99,6 +99,16 @@ int mf_dns_server_show_stats(const mf_dns_server_t *s, mf_out_t *out)
                 st->truncated, st->failovers, st->timeouts, st->servfail,
                 st->no_upstream, st->blocked, st->canary, st->formerr,
                 st->notimp, st->malformed, st->no_buffer);
+  mf_out_printf(out,
+                "tcp-open: %u of %u (idle close after %u ms)\ntcp-accepted: %" PRIu64
+                "\ntcp-refused: %" PRIu64 "\ntcp-queries: %" PRIu64
+                "\ntcp-answers: %" PRIu64 "\ntcp-framing-errors: %" PRIu64
+                "\ntcp-idle-closes: %" PRIu64 "\ntcp-answers-lost: %" PRIu64
+                "\ntcp-overflows: %" PRIu64 "\ntcp-truncated: %" PRIu64 "\n",
+                s->tcp.n_open, s->cfg.tcp_max_conns, s->cfg.tcp_idle_ms,
+                st->tcp_accepted, st->tcp_refused, st->tcp_queries,
+                st->tcp_answers, st->tcp_framing_errors, st->tcp_idle_closes,
+                st->tcp_answers_lost, st->tcp_overflows, st->tcp_truncated);
   if (s->cache) {
     mf_dns_cache_stats_t cs;
     mf_dns_cache_stats(s->cache, &cs);

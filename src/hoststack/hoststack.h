@@ -8,7 +8,10 @@
  *     (tcp_session.c). The app's SYN is answered only once the upstream
  *     connect succeeded, so a refused or silent server looks the same to
  *     the app as without us: a RST, or no answer until our connect timeout
- *     ends in a RST.
+ *     ends in a RST. A connection to one of the stack's own addresses
+ *     (ip4/ip6-local hand those over) is spliced the same way to one end
+ *     of a socketpair whose other end the local server takes
+ *     (mf_hoststack_serve_local): the DNS server over TCP.
  *   - UDP: endpoint-independent mapping (RFC 4787 4.1, "full cone"): one
  *     upstream socket per app source address:port; datagrams to any
  *     destination leave through it, and datagrams from any remote come back
@@ -56,6 +59,14 @@
 
 typedef enum { MF_HS_UDP = 1, MF_HS_ICMP = 2, MF_HS_TCP = 3 } mf_hs_proto_t;
 
+/* Takes fd, a connected stream socket, for a connection from the app at
+ * app:app_port to the stack's address local:local_port (family 4 or 6,
+ * ports in network order). Returns 0 when served, -1 when refused; fd is
+ * the callee's in both cases. */
+typedef int mf_hs_local_accept_fn(void *ctx, int fd, uint8_t family,
+                                  const uint8_t *app, uint16_t app_port,
+                                  const uint8_t *local, uint16_t local_port);
+
 /* TCP sessions: where the upstream socket stands (glue state; the
  * connection toward the app is in hs->tcp[si]). */
 enum {
@@ -100,6 +111,7 @@ typedef struct {
   uint64_t tcp_app_resets;    /* the app reset: RST to the upstream */
   uint64_t tcp_aborts;        /* the engine gave up (retries, timeouts) */
   uint64_t tcp_time_wait_reused; /* a SYN took over a TIME-WAIT session */
+  uint64_t tcp_local;         /* connections handed to a local server */
   mf_tcp_stats_t tcp_closed;  /* engine statistics of ended connections */
 } mf_hs_counters_t;
 
@@ -139,6 +151,10 @@ typedef struct mf_hoststack {
   uint64_t polling;
   /* UDP datagrams queued for sendmmsg (udp_batch.c). */
   struct mf_hs_udp_batch *udp_batch;
+  /* The server of TCP connections to the stack's own addresses, or NULL
+   * (they are then refused with a RST). */
+  mf_hs_local_accept_fn *local_accept;
+  void *local_ctx;
   mf_hs_counters_t c;
 } mf_hoststack_t;
 
@@ -191,6 +207,10 @@ int mf_hoststack_timeout_ms(const mf_hoststack_t *hs, uint64_t now, int max_ms);
 int mf_hoststack_tcp_setup(mf_hoststack_t *hs, const mf_tcp_cfg_t *cfg,
                            uint64_t mem_budget, uint64_t connect_timeout_ns,
                            uint64_t idle_ns, uint32_t tun_mtu);
+
+/* TCP connections to a stack address from now on go to fn(ctx, ...). */
+void mf_hoststack_serve_local(mf_hoststack_t *hs, mf_hs_local_accept_fn *fn,
+                              void *ctx);
 
 /* Adds fd to the epoll set with tag, when one watches. */
 int mf_hoststack_watch_fd(mf_hoststack_t *hs, int fd, uint64_t tag);

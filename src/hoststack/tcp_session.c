@@ -1,7 +1,9 @@
 /* TCP sessions: the splice between the engine's connection toward the app
  * (tcp.h) and a kernel socket connected to the real server.
  *
- *   app SYN       -> session + socket, connect() (non-blocking)
+ *   app SYN       -> session + socket, connect() (non-blocking); to a
+ *                    stack address: a socketpair, one end to the local
+ *                    server (mf_hoststack_serve_local), connected at once
  *   connected     -> the engine sends the SYN-ACK
  *   refused/fails -> the engine sends a RST: the app's connect is refused
  *   silent        -> after the connect timeout, the same RST
@@ -523,12 +525,46 @@ static socklen_t remote_sockaddr(const mf_hs_session_t *s, mf_sockaddr_t *to)
   return sizeof(to->in4);
 }
 
+/* A connection to the stack itself: its "upstream" is a socketpair whose
+ * other end the local server takes, so the engine, the splice and its
+ * backpressure serve it unchanged. Connected at once: the SYN-ACK goes
+ * out now. No local server, or one that refuses: a RST, as from a closed
+ * port. */
+static uint32_t start_local(mf_hoststack_t *hs, uint32_t si,
+                            mf_hs_tcp_out_t *o)
+{
+  mf_hs_session_t *s = &hs->sessions[si];
+  int sv[2];
+  if (!hs->local_accept) {
+    upstream_failed(hs, si, o, &hs->c.tcp_up_refused);
+    return HS_TCP_ERROR_UPSTREAM_UNREACHABLE;
+  }
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) {
+    hs->c.socket_errors++;
+    upstream_failed(hs, si, o, &hs->c.tcp_aborts);
+    return HS_TCP_ERROR_SOCKET_ERROR;
+  }
+  s->fd = sv[0];
+  if (hs->local_accept(hs->local_ctx, sv[1], s->family, s->app_addr,
+                       s->app_port, s->remote_addr, s->remote_port) < 0) {
+    upstream_failed(hs, si, o, &hs->c.tcp_up_refused);
+    return HS_TCP_ERROR_UPSTREAM_UNREACHABLE;
+  }
+  hs->c.tcp_local++;
+  mf_tcp_io_t io = out_io(o, si);
+  mf_tcp_upstream_connected(&hs->tcp[si], &hs->tcp_cfg, now_us(hs), &io);
+  settle(hs, si, o);
+  return HS_TCP_VERDICT_ACCEPTED;
+}
+
 /* Starts the upstream connect for a new session; the SYN-ACK waits for
  * its outcome. Returns the HS_TCP_* code for the SYN's buffer. */
 static uint32_t start_connect(mf_hoststack_t *hs, uint32_t si,
                               mf_hs_tcp_out_t *o)
 {
   mf_hs_session_t *s = &hs->sessions[si];
+  if (s->if_index < hs->vm->n_ifs && hs->vm->ifs[s->if_index].type == MF_IF_LOCAL)
+    return start_local(hs, si, o);
   if (open_socket(hs, si) < 0) {
     hs->c.socket_errors++;
     upstream_failed(hs, si, o, &hs->c.tcp_aborts);
@@ -760,6 +796,13 @@ void mf_hs_tcp_idle_out(mf_hoststack_t *hs, uint32_t si)
 }
 
 /* ------------------------------------------------------------ setup */
+
+void mf_hoststack_serve_local(mf_hoststack_t *hs, mf_hs_local_accept_fn *fn,
+                              void *ctx)
+{
+  hs->local_accept = fn;
+  hs->local_ctx = ctx;
+}
 
 int mf_hoststack_tcp_setup(mf_hoststack_t *hs, const mf_tcp_cfg_t *cfg,
                            uint64_t mem_budget, uint64_t connect_timeout_ns,

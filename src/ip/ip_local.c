@@ -1,11 +1,13 @@
 /* ip4-local, ip6-local: packets for the stack's own addresses. The stack
- * answers ICMP and ICMPv6 echo (RFC 792, RFC 4443 4.1) in place; TCP gets a
- * RST through the reject node; UDP to the DNS server's ports (53, and the
- * source ports of its forwarded queries) goes to dns-input; other UDP has
- * no listener.
- * Uses: l4_offset, rx_if. Sets: tx_if = rx_if for replies.
- * Next: tun-output (echo replies), ip4/ip6-reject (TCP), dns-input,
- * error-drop. */
+ * answers ICMP and ICMPv6 echo (RFC 792, RFC 4443 4.1) in place; TCP to
+ * port 53 goes to hs-tcp, which terminates it and hands the stream to the
+ * DNS server (DNS over TCP, RFC 7766); other TCP gets a RST through the
+ * reject node; UDP to the DNS server's ports (53, and the source ports of
+ * its forwarded queries) goes to dns-input; other UDP has no listener.
+ * Uses: l4_offset, rx_if, tx_if (local, for hs-tcp). Sets: tx_if = rx_if
+ * for replies.
+ * Next: tun-output (echo replies), hs-tcp (TCP to port 53), ip4/ip6-reject
+ * (other TCP), dns-input, error-drop. */
 #include "core/graph_rt.h"
 #include "dns/dns_server.h"
 #include "ip/checksum.h"
@@ -35,6 +37,7 @@ enum {
   IP_LOCAL_NEXT_TUN_OUTPUT,
   IP_LOCAL_NEXT_REJECT,
   IP_LOCAL_NEXT_DNS,
+  IP_LOCAL_NEXT_HS_TCP,
   IP_LOCAL_N_NEXT
 };
 
@@ -50,6 +53,20 @@ static uint16_t udp_local(mf_node_rt_t *node, mf_buffer_t *b)
       return IP_LOCAL_NEXT_DNS;
   }
   return mf_graph_drop(node, b, IP_LOCAL_ERROR_NO_LISTENER);
+}
+
+/* TCP: the DNS server's port is served (through the host stack), any
+ * other is closed. A header too short for its ports is hs-tcp's to count
+ * as bad; here it is only not port 53. */
+static uint16_t tcp_local(mf_buffer_t *b)
+{
+  if ((uint32_t)(b->current_length - b->l4_offset) >= sizeof(mf_tcp_header_t)) {
+    const mf_tcp_header_t *tcp =
+        (const mf_tcp_header_t *)(mf_buffer_data(b) + b->l4_offset);
+    if (__builtin_bswap16(tcp->dst_port) == MF_DNS_SERVER_PORT)
+      return IP_LOCAL_NEXT_HS_TCP;
+  }
+  return IP_LOCAL_NEXT_REJECT;
 }
 
 static uint16_t ip4_echo_reply(mf_node_rt_t *node, mf_buffer_t *b)
@@ -86,7 +103,7 @@ static uint16_t ip4_local_one(mf_node_rt_t *node, mf_buffer_t *b)
   case MF_IP_PROTO_ICMP:
     return ip4_echo_reply(node, b);
   case MF_IP_PROTO_TCP:
-    return IP_LOCAL_NEXT_REJECT;
+    return tcp_local(b);
   case MF_IP_PROTO_UDP:
     return udp_local(node, b);
   default:
@@ -128,7 +145,7 @@ static uint16_t ip6_local_one(mf_node_rt_t *node, mf_buffer_t *b)
   case MF_IP_PROTO_ICMP6:
     return ip6_echo_reply(node, b);
   case MF_IP_PROTO_TCP:
-    return IP_LOCAL_NEXT_REJECT;
+    return tcp_local(b);
   case MF_IP_PROTO_UDP:
     return udp_local(node, b);
   default:
@@ -163,7 +180,8 @@ const mf_node_reg_t mf_ip4_local_node = {
     .next_nodes = {[IP_LOCAL_NEXT_DROP] = "error-drop",
                    [IP_LOCAL_NEXT_TUN_OUTPUT] = "tun-output",
                    [IP_LOCAL_NEXT_REJECT] = "ip4-reject",
-                   [IP_LOCAL_NEXT_DNS] = "dns-input"},
+                   [IP_LOCAL_NEXT_DNS] = "dns-input",
+                   [IP_LOCAL_NEXT_HS_TCP] = "hs-tcp"},
     .n_errors = IP_LOCAL_N_ERROR,
     .errors = ip_local_errors,
 };
@@ -175,7 +193,8 @@ const mf_node_reg_t mf_ip6_local_node = {
     .next_nodes = {[IP_LOCAL_NEXT_DROP] = "error-drop",
                    [IP_LOCAL_NEXT_TUN_OUTPUT] = "tun-output",
                    [IP_LOCAL_NEXT_REJECT] = "ip6-reject",
-                   [IP_LOCAL_NEXT_DNS] = "dns-input"},
+                   [IP_LOCAL_NEXT_DNS] = "dns-input",
+                   [IP_LOCAL_NEXT_HS_TCP] = "hs-tcp"},
     .n_errors = IP_LOCAL_N_ERROR,
     .errors = ip_local_errors,
 };

@@ -59,8 +59,8 @@ static void puts_(text_t *t, const char *s)
 
 /* True for a line whose keyword is `search` or `domain`: the machine's
  * search list still applies to short names whoever answers them. Its
- * nameserver and options lines were for other servers, and options such as
- * use-vc would ask ours for TCP. */
+ * nameserver and options lines were for other servers (a timeout or
+ * attempts tuned for a slow remote server, say), not for ours. */
 static bool keeps_line(const char *s, size_t len)
 {
   size_t i = 0;

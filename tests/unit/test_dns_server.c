@@ -86,13 +86,15 @@ CAPTURE_NODE(direct_node, "hs-direct");
 CAPTURE_NODE(reject4_node, "ip4-reject");
 CAPTURE_NODE(reject6_node, "ip6-reject");
 CAPTURE_NODE(ifdrop_node, "interface-drop");
+CAPTURE_NODE(hs_tcp_node, "hs-tcp");
 
 static const mf_node_reg_t *const regs[] = {
     &mf_ip4_input_node, &mf_ip6_input_node, &mf_ip4_lookup_node,
     &mf_ip6_lookup_node, &mf_ip4_local_node, &mf_ip6_local_node,
     &mf_dns_input_node, &tun_out_node,      &wg_out_node,
     &direct_node,       &reject4_node,      &reject6_node,
-    &ifdrop_node,       &mf_gso_segment_node, &mf_error_drop_node};
+    &ifdrop_node,       &hs_tcp_node,       &mf_gso_segment_node,
+    &mf_error_drop_node};
 
 /* ---- the world of one test ---- */
 
@@ -195,6 +197,7 @@ static world_t *world_new(bool block_answer)
   vm->nodes[mf_graph_node_index(vm, "ip4-reject")].ctx = &w->other;
   vm->nodes[mf_graph_node_index(vm, "ip6-reject")].ctx = &w->other;
   vm->nodes[mf_graph_node_index(vm, "interface-drop")].ctx = &w->other;
+  vm->nodes[mf_graph_node_index(vm, "hs-tcp")].ctx = &w->other;
   build_policy(w, block_answer);
   mf_prefix_t stack[2] = {{.family = AF_INET, .len = 30},
                           {.family = AF_INET6, .len = 126}};
