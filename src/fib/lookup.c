@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 
 #include "fib/fib_table.h"
+#include "fib/lookup.h"
 
 /* Addresses in flight. On bench/fib's 100k-route IPv4 table, batches of
  * 64 ran about 7% slower than 128, 256 no faster; one address at a time
@@ -57,6 +58,11 @@ static void lookup4_batch(const mf_fib_t *fib, const uint32_t *dst,
       x = mf_mtrie_resolve(t, x, (const uint8_t *)&dst[i], 3);
     adj[i] = mf_fib_leaf_adj(fib, x);
   }
+}
+
+uint32_t mf_fib4_lookup_deep(const mf_fib_t *fib, uint32_t e, uint32_t dst)
+{
+  return mf_mtrie_resolve(&fib->trie4, e, (const uint8_t *)&dst, 3);
 }
 
 void mf_fib4_lookup_vector(const mf_fib_t *fib, const uint32_t *dst,
