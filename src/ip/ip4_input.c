@@ -104,16 +104,10 @@ static inline int ip4_input_fast(mf_buffer_t *b)
 static uint32_t ip4_input_fn(mf_vm_t *vm, mf_node_rt_t *node,
                              uint32_t *buffers, uint32_t n)
 {
-  uint32_t i = 0;
-  while (i + 2 <= n) {
-    int ok0 = ip4_input_fast(mf_buffer_get(&vm->pool, buffers[i]));
-    int ok1 = ip4_input_fast(mf_buffer_get(&vm->pool, buffers[i + 1]));
-    if (__builtin_expect(!(ok0 & ok1), 0))
-      break; /* the full check below runs on both again: a pass is idempotent */
-    i += 2;
-  }
-  if (i + 1 == n && ip4_input_fast(mf_buffer_get(&vm->pool, buffers[i])))
-    i++;
+  const uint32_t *bi = buffers, *end = buffers + n;
+  while (bi < end && ip4_input_fast(mf_buffer_get(&vm->pool, *bi)))
+    bi++;
+  uint32_t i = (uint32_t)(bi - buffers);
   if (__builtin_expect(i == n, 1)) {
     mf_graph_enqueue_all(vm, node, IP4_INPUT_NEXT_LOOKUP, buffers, n);
     return n;

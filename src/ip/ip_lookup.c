@@ -140,47 +140,80 @@ static void lookup_enqueue(mf_vm_t *vm, mf_node_rt_t *node, uint32_t *buffers,
     mf_graph_enqueue(vm, node, buffers, nexts, n);
 }
 
-/* The FIB lookup inline (fib/lookup.h), in the same pass that reads the
- * header and picks the arc: one walk over the vector. Written once and
- * instantiated with and without dns.hijack, so the usual loop carries no
- * test for it. */
-static inline void ip4_lookup_loop(mf_vm_t *vm, mf_node_rt_t *node,
-                                   const uint32_t *buffers, uint16_t *nexts,
-                                   uint32_t n, uint32_t *any, uint32_t *all,
-                                   const int hijack)
+/* Speculates that every packet goes where the first one goes (VPP's
+ * speculative next): the same routable adjacency, no dns.hijack, no
+ * offloads. While that holds, a packet costs the lookup, its two fields
+ * and its counts, and the vector leaves in one copy. Returns how many
+ * packets it took, all bound for r->next, or 0 when the first packet
+ * already breaks the speculation. */
+static uint32_t ip4_lookup_uniform(mf_vm_t *vm, lookup_run_t *r,
+                                   const uint32_t *buffers, uint32_t n)
 {
   const mf_fib4_view_t fib = mf_fib4_view(vm->fib);
-  lookup_run_t r = {.adj = UINT32_MAX, .next = IP_LOOKUP_NEXT_DROP};
-  uint32_t or_nexts = 0, and_nexts = UINT32_MAX;
-  for (uint32_t i = 0; i < n; i++) {
-    mf_buffer_t *b = mf_buffer_get(&vm->pool, buffers[i]);
+  if (vm->dns_hijack)
+    return 0;
+  const mf_ip4_header_t *ip0 =
+      (const mf_ip4_header_t *)mf_buffer_data(mf_buffer_get(&vm->pool, buffers[0]));
+  run_begin(vm, r, mf_fib4_lookup_one(&fib, ip0->dst));
+  if (r->next == IP_LOOKUP_NEXT_DROP)
+    return 0;
+  const uint32_t *bi = buffers, *end = buffers + n;
+  uint32_t adj = r->adj;
+  uint64_t packets = 0, bytes = 0;
+  for (; bi < end; bi++) {
+    mf_buffer_t *b = mf_buffer_get(&vm->pool, *bi);
     const mf_ip4_header_t *ip = (const mf_ip4_header_t *)mf_buffer_data(b);
-    uint32_t adj = mf_fib4_lookup_one(&fib, ip->dst);
-    uint16_t next;
-    if (hijack && hijacked(vm, b, ip->protocol))
-      next = IP_LOOKUP_NEXT_DNS;
-    else
-      next = lookup_next(vm, node, &r, b, adj);
-    nexts[i] = next;
-    or_nexts |= next;
-    and_nexts &= next;
+    if (__builtin_expect(mf_fib4_lookup_one(&fib, ip->dst) != adj ||
+                             (b->flags & MF_BUFFER_F_OFFLOAD) != 0,
+                         0))
+      break;
+    b->adj = b->tx_if = adj;
+    packets++;
+    bytes += b->current_length;
   }
-  run_end(&r);
-  *any = or_nexts;
-  *all = and_nexts;
+  r->packets += packets;
+  r->bytes += bytes;
+  return (uint32_t)(bi - buffers);
 }
 
+/* The FIB lookup inline (fib/lookup.h), in the same pass that reads the
+ * header and picks the arc: one walk over the vector. */
 static uint32_t ip4_lookup_fn(mf_vm_t *vm, mf_node_rt_t *node,
                               uint32_t *buffers, uint32_t n)
 {
   uint16_t nexts[MF_FRAME_SIZE];
-  uint32_t any, all;
   if (n == 0)
     return 0;
-  if (__builtin_expect(vm->dns_hijack, 0))
-    ip4_lookup_loop(vm, node, buffers, nexts, n, &any, &all, 1);
-  else
-    ip4_lookup_loop(vm, node, buffers, nexts, n, &any, &all, 0);
+  lookup_run_t r = {.adj = UINT32_MAX, .next = IP_LOOKUP_NEXT_DROP};
+  uint32_t i = ip4_lookup_uniform(vm, &r, buffers, n);
+  if (__builtin_expect(i == n, 1)) {
+    run_end(&r);
+    mf_graph_enqueue_all(vm, node, r.next, buffers, n);
+    return n;
+  }
+  /* From the first packet that went elsewhere on, one next each. */
+  const mf_fib4_view_t fib = mf_fib4_view(vm->fib);
+  uint32_t any = 0, all = UINT32_MAX;
+  for (uint32_t k = 0; k < i; k++)
+    nexts[k] = r.next;
+  if (i) {
+    any = r.next;
+    all = r.next;
+  }
+  for (; i < n; i++) {
+    mf_buffer_t *b = mf_buffer_get(&vm->pool, buffers[i]);
+    const mf_ip4_header_t *ip = (const mf_ip4_header_t *)mf_buffer_data(b);
+    uint32_t adj = mf_fib4_lookup_one(&fib, ip->dst);
+    uint16_t next;
+    if (__builtin_expect(vm->dns_hijack, 0) && hijacked(vm, b, ip->protocol))
+      next = IP_LOOKUP_NEXT_DNS;
+    else
+      next = lookup_next(vm, node, &r, b, adj);
+    nexts[i] = next;
+    any |= next;
+    all &= next;
+  }
+  run_end(&r);
   lookup_enqueue(vm, node, buffers, nexts, n, any, all);
   return n;
 }
