@@ -18,6 +18,10 @@ uint32_t mf_graph_node_index(const mf_vm_t *vm, const char *name);
  * vlib_buffer_enqueue_to_next). Ownership of the buffers passes on. */
 void mf_graph_enqueue(mf_vm_t *vm, mf_node_rt_t *node, const uint32_t *buffers,
                       const uint16_t *nexts, uint32_t n);
+/* Hands all n buffers to arc `next`: for a node that knows its whole
+ * vector goes one way (VPP's speculative next), one copy of the indices. */
+void mf_graph_enqueue_all(mf_vm_t *vm, mf_node_rt_t *node, uint16_t next,
+                          const uint32_t *buffers, uint32_t n);
 void mf_graph_enqueue_one(mf_vm_t *vm, mf_node_rt_t *node, uint16_t next,
                           uint32_t bi);
 

@@ -1,5 +1,6 @@
 /* What a FIB is made of, shared by the control plane (fib.c) and the
- * lookups (lookup.c); nothing outside src/fib includes this. */
+ * lookups (lookup.c, lookup.h); nothing outside src/fib includes this but
+ * through lookup.h. */
 #ifndef MF_FIB_FIB_TABLE_H
 #define MF_FIB_FIB_TABLE_H
 

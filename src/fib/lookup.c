@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 
 #include "fib/fib_table.h"
+#include "fib/lookup.h"
 
 /* Addresses in flight. On bench/fib's 100k-route IPv4 table, batches of
  * 64 ran about 7% slower than 128, 256 no faster; one address at a time
@@ -30,32 +31,34 @@ static inline const uint32_t *next_slot(const uint32_t *plies, uint32_t e,
   return mf_mtrie_child(plies, e & ply_mask(e)) + byte;
 }
 
-/* One level down if e is a ply; e itself otherwise. */
-static inline uint32_t step(const uint32_t *plies, uint32_t e, uint8_t byte)
-{
-  uint32_t m = ply_mask(e);
-  return (*next_slot(plies, e, byte) & m) | (e & ~m);
-}
-
 /* Root and second level for the whole batch, branch-free; then what is
  * left (third-level plies, tails under a /24): few in a big table, and the
- * branch to them predictable. The root holds no tails (mtrie.c). */
+ * branch to them predictable. The root holds no tails (mtrie.c). The
+ * first pass keeps, per address, the ply slot it will read (slot 0 of ply
+ * 0, always defined, for a root leaf), so the second pass reads it with
+ * one load and no recomputing; a ply entry is its index << 2, so << 6 is
+ * the index of its first slot. */
 static void lookup4_batch(const mf_fib_t *fib, const uint32_t *dst,
                           uint32_t *adj, uint32_t n)
 {
   const mf_mtrie_t *t = &fib->trie4;
-  const uint32_t *plies = t->plies;
-  uint32_t a[BATCH], e[BATCH];
+  const uint32_t *root = t->root, *plies = t->plies;
+  const uint32_t miss = fib->miss_adj;
+  uint32_t e[BATCH], slot[BATCH];
   for (uint32_t i = 0; i < n; i++) {
-    a[i] = ntohl(dst[i]);
-    e[i] = t->root[a[i] >> 16];
-    __builtin_prefetch(next_slot(plies, e[i], (uint8_t)(a[i] >> 8)));
+    uint32_t a = ntohl(dst[i]);
+    uint32_t x = root[a >> 16];
+    e[i] = x;
+    slot[i] = ((x << 6) | ((a >> 8) & 0xffu)) & ply_mask(x);
+    __builtin_prefetch(plies + slot[i]);
   }
   for (uint32_t i = 0; i < n; i++) {
-    uint32_t x = step(plies, e[i], (uint8_t)(a[i] >> 8));
+    uint32_t m = ply_mask(e[i]);
+    uint32_t x = (plies[slot[i]] & m) | (e[i] & ~m);
     if (!mf_mtrie_is_leaf(x))
       x = mf_mtrie_resolve(t, x, (const uint8_t *)&dst[i], 3);
-    adj[i] = mf_fib_leaf_adj(fib, x);
+    uint32_t code = mf_mtrie_leaf_code(x);
+    adj[i] = code == MF_MTRIE_CODE_MISS ? miss : code;
   }
 }
 
@@ -65,6 +68,12 @@ void mf_fib4_lookup_vector(const mf_fib_t *fib, const uint32_t *dst,
   for (uint32_t i = 0; i < n; i += BATCH)
     lookup4_batch(fib, dst + i, adj + i, n - i < BATCH ? n - i : BATCH);
 }
+
+uint32_t mf_fib4_lookup_deep(const mf_fib_t *fib, uint32_t e, uint32_t dst)
+{
+  return mf_mtrie_resolve(&fib->trie4, e, (const uint8_t *)&dst, 3);
+}
+
 
 /* One level for every address still short of a leaf, prefetching what the
  * next level reads, until none is left. */

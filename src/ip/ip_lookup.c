@@ -1,6 +1,7 @@
-/* ip4-lookup, ip6-lookup: the App Routing decision. One FIB lookup for the
- * whole vector, then each packet goes to the node of the interface its
- * route points at.
+/* ip4-lookup, ip6-lookup: the App Routing decision. A FIB lookup per
+ * packet (IPv4: inline, in the one pass over the vector; IPv6: one vector
+ * lookup), then each packet goes to the node of the interface its route
+ * points at.
  * Uses: the destination address. Sets: adj and tx_if (the interface index),
  * and counts the packet as handed to that interface.
  * Next: ip4/ip6-local, ip4/ip6-reject, interface-drop, wg-output,
@@ -15,6 +16,7 @@
 #include "core/graph_rt.h"
 #include "daemon/dataplane.h"
 #include "fib/fib.h"
+#include "fib/lookup.h"
 #include "ip/headers.h"
 #include "ip/nodes.h"
 
@@ -66,54 +68,153 @@ static const uint16_t next_by_type[MF_IF_N_TYPE] = {
     [MF_IF_DIRECT] = IP_LOOKUP_NEXT_DIRECT,
 };
 
-static uint16_t next_for_interface(mf_node_rt_t *node, mf_vm_t *vm,
-                                   mf_buffer_t *b, uint32_t adj)
+/* Packets of a vector mostly share their adjacency: what they share (the
+ * arc, the interface and its counters) is worked out once per run of them,
+ * and the interface's counters are added once when the run ends. */
+typedef struct {
+  uint32_t adj;  /* of the run; UINT32_MAX before the first packet */
+  uint16_t next; /* IP_LOOKUP_NEXT_DROP: no route */
+  mf_if_t *itf;
+  uint64_t packets, bytes;
+} lookup_run_t;
+
+static inline void run_end(lookup_run_t *r)
 {
-  if (__builtin_expect(adj >= vm->n_ifs, 0))
-    return mf_graph_drop(node, b, IP_LOOKUP_ERROR_NO_ROUTE);
-  mf_if_t *itf = &vm->ifs[adj];
-  uint16_t next = next_by_type[itf->type];
-  if (__builtin_expect(next == IP_LOOKUP_NEXT_DROP, 0)) {
-    /* The TUN itself is no route target: a packet from the machine must
-     * not go back to it. */
-    return mf_graph_drop(node, b, IP_LOOKUP_ERROR_NO_ROUTE);
+  if (r->itf) {
+    r->itf->tx_packets += r->packets;
+    r->itf->tx_bytes += r->bytes;
   }
-  b->adj = b->tx_if = adj;
-  itf->tx_packets++;
-  itf->tx_bytes += b->current_length;
+  r->packets = r->bytes = 0;
+}
+
+static void run_begin(mf_vm_t *vm, lookup_run_t *r, uint32_t adj)
+{
+  run_end(r);
+  r->adj = adj;
+  r->itf = NULL;
+  r->next = IP_LOOKUP_NEXT_DROP;
+  if (adj < vm->n_ifs && next_by_type[vm->ifs[adj].type] != IP_LOOKUP_NEXT_DROP) {
+    /* The TUN itself is no route target (its arc is the drop arc): a
+     * packet from the machine must not go back to it. */
+    r->itf = &vm->ifs[adj];
+    r->next = next_by_type[r->itf->type];
+  }
+}
+
+/* The arc of one packet of the run. */
+static inline uint16_t run_next(mf_node_rt_t *node, lookup_run_t *r,
+                                mf_buffer_t *b)
+{
+  if (__builtin_expect(r->next == IP_LOOKUP_NEXT_DROP, 0))
+    return mf_graph_drop(node, b, IP_LOOKUP_ERROR_NO_ROUTE);
+  b->adj = b->tx_if = r->adj;
+  r->packets++;
+  r->bytes += b->current_length;
   /* Only the host stack reads offloaded packets as they are; a drop needs
    * no checksum. */
   if (__builtin_expect((b->flags & MF_BUFFER_F_OFFLOAD) != 0, 0) &&
-      next != IP_LOOKUP_NEXT_DIRECT && next != IP_LOOKUP_NEXT_INTERFACE_DROP)
+      r->next != IP_LOOKUP_NEXT_DIRECT && r->next != IP_LOOKUP_NEXT_INTERFACE_DROP)
     return IP_LOOKUP_NEXT_GSO;
-  return next;
+  return r->next;
 }
 
+static inline uint16_t lookup_next(mf_vm_t *vm, mf_node_rt_t *node,
+                                   lookup_run_t *r, mf_buffer_t *b,
+                                   uint32_t adj)
+{
+  if (__builtin_expect(adj != r->adj, 0))
+    run_begin(vm, r, adj);
+  return run_next(node, r, b);
+}
+
+/* Hands the vector on: in one copy when every packet took the same arc
+ * (VPP's speculative next: all the arcs OR-ed equal all of them AND-ed),
+ * else arc by arc. */
+static void lookup_enqueue(mf_vm_t *vm, mf_node_rt_t *node, uint32_t *buffers,
+                           const uint16_t *nexts, uint32_t n, uint32_t any,
+                           uint32_t all)
+{
+  if (any == all)
+    mf_graph_enqueue_all(vm, node, nexts[0], buffers, n);
+  else
+    mf_graph_enqueue(vm, node, buffers, nexts, n);
+}
+
+/* Speculates that every packet goes where the first one goes (VPP's
+ * speculative next): the same routable adjacency, no dns.hijack, no
+ * offloads. While that holds, a packet costs the lookup, its two fields
+ * and its counts, and the vector leaves in one copy. Returns how many
+ * packets it took, all bound for r->next, or 0 when the first packet
+ * already breaks the speculation. */
+static uint32_t ip4_lookup_uniform(mf_vm_t *vm, lookup_run_t *r,
+                                   const uint32_t *buffers, uint32_t n)
+{
+  const mf_fib4_view_t fib = mf_fib4_view(vm->fib);
+  if (vm->dns_hijack)
+    return 0;
+  const mf_ip4_header_t *ip0 =
+      (const mf_ip4_header_t *)mf_buffer_data(mf_buffer_get(&vm->pool, buffers[0]));
+  run_begin(vm, r, mf_fib4_lookup_one(&fib, ip0->dst));
+  if (r->next == IP_LOOKUP_NEXT_DROP)
+    return 0;
+  const uint32_t *bi = buffers, *end = buffers + n;
+  uint32_t adj = r->adj;
+  uint64_t packets = 0, bytes = 0;
+  for (; bi < end; bi++) {
+    mf_buffer_t *b = mf_buffer_get(&vm->pool, *bi);
+    const mf_ip4_header_t *ip = (const mf_ip4_header_t *)mf_buffer_data(b);
+    if (__builtin_expect(mf_fib4_lookup_one(&fib, ip->dst) != adj ||
+                             (b->flags & MF_BUFFER_F_OFFLOAD) != 0,
+                         0))
+      break;
+    b->adj = b->tx_if = adj;
+    packets++;
+    bytes += b->current_length;
+  }
+  r->packets += packets;
+  r->bytes += bytes;
+  return (uint32_t)(bi - buffers);
+}
+
+/* The FIB lookup inline (fib/lookup.h), in the same pass that reads the
+ * header and picks the arc: one walk over the vector. */
 static uint32_t ip4_lookup_fn(mf_vm_t *vm, mf_node_rt_t *node,
                               uint32_t *buffers, uint32_t n)
 {
-  uint32_t dst[MF_FRAME_SIZE], adj[MF_FRAME_SIZE];
   uint16_t nexts[MF_FRAME_SIZE];
   if (n == 0)
     return 0;
-  /* do-while: n > 0 here, and saying so spares gcc's false "may be used
-   * uninitialized" on the array handed on as const. */
-  uint32_t i = 0;
-  do {
-    const mf_ip4_header_t *ip =
-        (const mf_ip4_header_t *)mf_buffer_data(mf_buffer_get(&vm->pool, buffers[i]));
-    dst[i] = ip->dst;
-  } while (++i < n);
-  mf_fib4_lookup_vector(vm->fib, dst, adj, n);
-  for (i = 0; i < n; i++) {
-    mf_buffer_t *b = mf_buffer_get(&vm->pool, buffers[i]);
-    if (__builtin_expect(vm->dns_hijack, 0) &&
-        hijacked(vm, b, ((const mf_ip4_header_t *)mf_buffer_data(b))->protocol))
-      nexts[i] = IP_LOOKUP_NEXT_DNS;
-    else
-      nexts[i] = next_for_interface(node, vm, b, adj[i]);
+  lookup_run_t r = {.adj = UINT32_MAX, .next = IP_LOOKUP_NEXT_DROP};
+  uint32_t i = ip4_lookup_uniform(vm, &r, buffers, n);
+  if (__builtin_expect(i == n, 1)) {
+    run_end(&r);
+    mf_graph_enqueue_all(vm, node, r.next, buffers, n);
+    return n;
   }
-  mf_graph_enqueue(vm, node, buffers, nexts, n);
+  /* From the first packet that went elsewhere on, one next each. */
+  const mf_fib4_view_t fib = mf_fib4_view(vm->fib);
+  uint32_t any = 0, all = UINT32_MAX;
+  for (uint32_t k = 0; k < i; k++)
+    nexts[k] = r.next;
+  if (i) {
+    any = r.next;
+    all = r.next;
+  }
+  for (; i < n; i++) {
+    mf_buffer_t *b = mf_buffer_get(&vm->pool, buffers[i]);
+    const mf_ip4_header_t *ip = (const mf_ip4_header_t *)mf_buffer_data(b);
+    uint32_t adj = mf_fib4_lookup_one(&fib, ip->dst);
+    uint16_t next;
+    if (__builtin_expect(vm->dns_hijack, 0) && hijacked(vm, b, ip->protocol))
+      next = IP_LOOKUP_NEXT_DNS;
+    else
+      next = lookup_next(vm, node, &r, b, adj);
+    nexts[i] = next;
+    any |= next;
+    all &= next;
+  }
+  run_end(&r);
+  lookup_enqueue(vm, node, buffers, nexts, n, any, all);
   return n;
 }
 
@@ -132,15 +233,23 @@ static uint32_t ip6_lookup_fn(mf_vm_t *vm, mf_node_rt_t *node,
     dst[i] = ip->dst;
   } while (++i < n);
   mf_fib6_lookup_vector(vm->fib, dst, adj, n);
-  for (i = 0; i < n; i++) {
+  lookup_run_t r = {.adj = UINT32_MAX, .next = IP_LOOKUP_NEXT_DROP};
+  uint32_t any = 0, all = UINT32_MAX;
+  i = 0;
+  do {
     mf_buffer_t *b = mf_buffer_get(&vm->pool, buffers[i]);
+    uint16_t next;
     if (__builtin_expect(vm->dns_hijack, 0) &&
         hijacked(vm, b, ((const mf_ip6_header_t *)mf_buffer_data(b))->next_header))
-      nexts[i] = IP_LOOKUP_NEXT_DNS;
+      next = IP_LOOKUP_NEXT_DNS;
     else
-      nexts[i] = next_for_interface(node, vm, b, adj[i]);
-  }
-  mf_graph_enqueue(vm, node, buffers, nexts, n);
+      next = lookup_next(vm, node, &r, b, adj[i]);
+    nexts[i] = next;
+    any |= next;
+    all &= next;
+  } while (++i < n);
+  run_end(&r);
+  lookup_enqueue(vm, node, buffers, nexts, n, any, all);
   return n;
 }
 
