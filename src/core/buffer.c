@@ -82,10 +82,15 @@ uint32_t mf_buffer_alloc(mf_buffer_pool_t *pool, uint32_t *out, uint32_t n)
   uint32_t got = n <= pool->n_free ? n : pool->n_free;
   if (got < n)
     pool->alloc_failures++;
+  /* Locals: the resets store through buffer pointers, which the compiler
+   * must otherwise assume may overwrite the pool's own fields. */
+  const uint32_t *top = pool->free_list + pool->n_free;
+  mf_buffer_t *buffers = pool->buffers;
+  pool->n_free -= got;
   for (uint32_t i = 0; i < got; i++) {
-    uint32_t bi = pool->free_list[--pool->n_free];
+    uint32_t bi = *--top;
     /* An ordinary buffer's area is bytes[] itself: no load for it. */
-    mf_buffer_reset_at(&pool->buffers[bi], MF_BUFFER_HEADROOM);
+    mf_buffer_reset_at(&buffers[bi], MF_BUFFER_HEADROOM);
     out[i] = bi;
   }
   return got;
@@ -111,10 +116,13 @@ void mf_buffer_free(mf_buffer_pool_t *pool, const uint32_t *bi, uint32_t n)
   /* Mostly ordinary buffers: one pass the compiler vectorizes says so,
    * and a copy returns them all; only a vector with a large buffer in it
    * sorts index by index. */
-  uint32_t large = 0;
+  /* n_total - 1 - bi is negative exactly for a large index (indices and
+   * n_total stay below 2^31: a pool is under 4 GiB): OR-ing the differences and testing the sign
+   * is a subtract and an or per index, which the compiler vectorizes. */
+  uint32_t last = pool->n_total - 1, large = 0;
   for (uint32_t i = 0; i < n; i++)
-    large |= bi[i] >= pool->n_total;
-  if (__builtin_expect(!large, 1)) {
+    large |= last - bi[i];
+  if (__builtin_expect(!(large >> 31), 1)) {
     memcpy(pool->free_list + pool->n_free, bi, n * sizeof(*bi));
     pool->n_free += n;
     return;
