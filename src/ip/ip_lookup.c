@@ -5,7 +5,8 @@
  * Uses: the destination address. Sets: adj and tx_if (the interface index),
  * and counts the packet as handed to that interface.
  * Next: ip4/ip6-local, ip4/ip6-reject, interface-drop, wg-output,
- * hs-direct, dns-input (dns.hijack), or error-drop; packets with TUN
+ * hs-direct (also TCP taken by dns.hijack), dns-input (UDP taken by
+ * dns.hijack), or error-drop; packets with TUN
  * offloads (super-packets, partial checksums) bound for anything but the
  * host stack or a drop go through gso-segment first, which then takes them
  * where we would have. */
@@ -46,16 +47,27 @@ enum {
 
 /* dns.hijack: a DNS query from the machine to any server on port 53 is
  * answered by the stack's own DNS server (for apps that ignore the system
- * resolver). Only queries from the TUN: the server's own upstream
- * queries pass here too and must go where the FIB says. */
-static bool hijacked(const mf_vm_t *vm, mf_buffer_t *b, uint8_t proto)
+ * resolver). UDP goes to dns-input; TCP to the host stack as if routed to
+ * the stack itself, which hands the connection to the server's TCP side
+ * (it answers on any address). Only queries from the TUN: the server's own
+ * upstream queries pass here too and must go where the FIB says. Returns
+ * the arc, or 0 when the packet is not taken. */
+static uint16_t hijack_next(mf_buffer_t *b, uint8_t proto)
 {
-  if (b->rx_if != MF_IF_TUN_INDEX || proto != MF_IP_PROTO_UDP ||
-      (uint32_t)(b->current_length - b->l4_offset) < sizeof(mf_udp_header_t))
-    return false;
-  const mf_udp_header_t *udp =
-      (const mf_udp_header_t *)(mf_buffer_data(b) + b->l4_offset);
-  return udp->dst_port == htons(53);
+  uint32_t l4_len = b->current_length - b->l4_offset;
+  if (b->rx_if != MF_IF_TUN_INDEX || l4_len < 4)
+    return 0;
+  /* UDP and TCP both start with the source and destination ports. */
+  const uint16_t *ports = (const uint16_t *)(mf_buffer_data(b) + b->l4_offset);
+  if (ports[1] != htons(53))
+    return 0;
+  if (proto == MF_IP_PROTO_UDP && l4_len >= sizeof(mf_udp_header_t))
+    return IP_LOOKUP_NEXT_DNS;
+  if (proto == MF_IP_PROTO_TCP) {
+    b->tx_if = MF_IF_LOCAL_INDEX;
+    return IP_LOOKUP_NEXT_DIRECT;
+  }
+  return 0;
 }
 
 /* The arc for each interface type; 0 (the drop arc) where the type is
@@ -204,10 +216,10 @@ static uint32_t ip4_lookup_fn(mf_vm_t *vm, mf_node_rt_t *node,
     mf_buffer_t *b = mf_buffer_get(&vm->pool, buffers[i]);
     const mf_ip4_header_t *ip = (const mf_ip4_header_t *)mf_buffer_data(b);
     uint32_t adj = mf_fib4_lookup_one(&fib, ip->dst);
-    uint16_t next;
-    if (__builtin_expect(vm->dns_hijack, 0) && hijacked(vm, b, ip->protocol))
-      next = IP_LOOKUP_NEXT_DNS;
-    else
+    uint16_t next = 0;
+    if (__builtin_expect(vm->dns_hijack, 0))
+      next = hijack_next(b, ip->protocol);
+    if (!next)
       next = lookup_next(vm, node, &r, b, adj);
     nexts[i] = next;
     any |= next;
@@ -238,11 +250,10 @@ static uint32_t ip6_lookup_fn(mf_vm_t *vm, mf_node_rt_t *node,
   i = 0;
   do {
     mf_buffer_t *b = mf_buffer_get(&vm->pool, buffers[i]);
-    uint16_t next;
-    if (__builtin_expect(vm->dns_hijack, 0) &&
-        hijacked(vm, b, ((const mf_ip6_header_t *)mf_buffer_data(b))->next_header))
-      next = IP_LOOKUP_NEXT_DNS;
-    else
+    uint16_t next = 0;
+    if (__builtin_expect(vm->dns_hijack, 0))
+      next = hijack_next(b, ((const mf_ip6_header_t *)mf_buffer_data(b))->next_header);
+    if (!next)
       next = lookup_next(vm, node, &r, b, adj[i]);
     nexts[i] = next;
     any |= next;

@@ -51,12 +51,13 @@ class DnsTcpEnv(DnsEnv):
         return p
 
 
-def start(topo, mintflow, tun_name, tmp_path):
+def start(topo, mintflow, tun_name, tmp_path, hijack=False):
     hosts = tmp_path / "trackers.hosts"
     hosts.write_text("0.0.0.0 tracker.mintflow.test\n")
     env = DnsTcpEnv(topo, mintflow, tun_name, tmp_path,
                     daemon_only="the DNS server is the daemon's")
     env.hosts_file = str(hosts)
+    env.hijack = hijack
     env.start()
     dnsmasq = env.start_names()
     return env, dnsmasq
@@ -217,3 +218,22 @@ def test_idle_connection_closed(topo, mintflow, tun_name, tmp_path):
     assert 9.0 <= r["elapsed"] <= 13.0, r
     assert tcp_stats(env.d)["idle-closes"] == 1
     assert time.monotonic() - t < 20
+
+
+def test_hijack_takes_tcp_queries_to_any_server(topo, mintflow, tun_name, tmp_path):
+    """dns.hijack covers TCP: a query over TCP to port 53 of an address
+    where no DNS server listens (198.18.0.3: inet's, dnsmasq is bound to
+    .2 only) is answered by the stack's server all the same."""
+    env, dnsmasq = start(topo, mintflow, tun_name, tmp_path, hijack=True)
+    d = env.d
+    out = dig(env, ADS4, "use-application-dns.net")
+    assert statuses(out) == ["NXDOMAIN"], out  # the canary: ours answered
+    out = dig(env, ADS4, "svc.mintflow.test")
+    assert statuses(out) == ["NOERROR"], out
+    assert answers(out, "svc.mintflow.test") == [INET4], out
+    st = tcp_stats(d)
+    assert st["accepted"] >= 2 and st["queries"] >= 2, st
+    assert "svc.mintflow.test" in d.cli("show dns log")
+    # The name went upstream from the stack, over UDP, as any query.
+    assert re.search(r"query\[A\] svc\.mintflow\.test from 198\.18\.0\.1",
+                     dnsmasq.log_text())
