@@ -165,10 +165,14 @@ const char *mf_dns_route_result_name(mf_dns_route_result_t res);
 
 /* ---- dns_routes_rehome.c: a new App Routing policy (reload) ---- */
 
-/* Where one held route goes under the new policy: true with *adj and
- * *set to keep it (moved when they differ), false to remove it. */
+/* Where one claim of a held route goes under the new policy: true with
+ * out's adj, set and rank set for the new policy (expiry and name come
+ * filled from the claim), false to drop the claim. Every claim is asked,
+ * the winner first, so that a shared address keeps its losing claims and
+ * their order follows the new ranks. */
 typedef bool mf_dns_rehome_fn(void *ctx, const mf_dns_route_info_t *route,
-                              uint32_t *adj, uint16_t *set);
+                              const mf_dns_claim_info_t *claim,
+                              mf_dns_claim_t *out);
 
 typedef struct {
   uint32_t kept;    /* same interface (set id possibly renumbered) */
@@ -178,8 +182,9 @@ typedef struct {
 } mf_dns_rehome_stats_t;
 
 /* Takes every route out of `from` and puts back into `to` (from itself,
- * or an empty table of another size) those fn keeps, each with its
- * expiry. The FIB changes between two graph runs, so no packet sees half
+ * or an empty table of another size) the claims fn keeps, each with its
+ * expiry; a route is kept or moved by where its winner is now, removed
+ * when fn keeps none of its claims. The FIB changes between two graph runs, so no packet sees half
  * of it. Returns 0; -ENOMEM when no room for the snapshot: every route
  * is then removed (flows follow the CIDR routes until their names are
  * asked again) and counted removed. Counters of `from` count the routes

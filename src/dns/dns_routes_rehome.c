@@ -1,15 +1,46 @@
 /* DNS-learned host routes under a new App Routing policy: each route is
  * asked where it belongs now and put back there, or dropped.
  *
- * Built on the table's public operations only (visit, flush, add): the
- * snapshot holds what a route is (address, interface, set, expiry), and
- * the table is rebuilt from it. Snapshot memory is bounded by the
+ * Built on the table's public operations only (visit, flush, claim): the
+ * snapshot holds what a route is (address, and each claim's interface,
+ * set, rank, expiry and name), and the table is rebuilt from it. Snapshot memory is bounded by the
  * table's own limit. */
 #include "dns/dns_routes.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Puts back the claims of one route fn keeps, and counts the route. */
+static void put_back(mf_dns_routes_t *to, const mf_dns_route_info_t *route,
+                     mf_dns_rehome_fn *fn, void *ctx, mf_dns_rehome_stats_t *st)
+{
+  bool placed = false, refused = false;
+  for (uint32_t c = 0; c < route->n_claims && c < MF_DNS_ROUTE_MAX_CLAIMS; c++) {
+    const mf_dns_claim_info_t *ci = &route->claims[c];
+    mf_dns_claim_t nc = {.adj = ci->adj, .set = ci->set, .rank = ci->rank,
+                         .expires_ns = ci->expires_ns,
+                         .name = ci->name[0] ? ci->name : NULL};
+    if (!fn(ctx, route, ci, &nc))
+      continue;
+    nc.expires_ns = ci->expires_ns;
+    nc.name = ci->name[0] ? ci->name : NULL;
+    mf_dns_route_result_t r = mf_dns_routes_claim(to, route->family, route->addr, &nc);
+    if (r == MF_DNS_ROUTE_FULL || r == MF_DNS_ROUTE_FIB_ERROR ||
+        r == MF_DNS_ROUTE_BAD)
+      refused = true;
+    else
+      placed = true;
+  }
+  mf_dns_route_info_t now;
+  if (!placed)
+    refused ? st->lost++ : st->removed++;
+  else if (mf_dns_routes_get(to, route->family, route->addr, &now) &&
+           now.adj == route->adj)
+    st->kept++;
+  else
+    st->moved++;
+}
 
 int mf_dns_routes_rehome(mf_dns_routes_t *from, mf_dns_routes_t *to,
                          mf_dns_rehome_fn *fn, void *ctx,
@@ -29,22 +60,8 @@ int mf_dns_routes_rehome(mf_dns_routes_t *from, mf_dns_routes_t *to,
   while (n < rs.live && mf_dns_routes_next(from, &cursor, &snap[n]))
     n++;
   mf_dns_routes_flush(from);
-  for (uint32_t i = 0; i < n; i++) {
-    uint32_t adj = snap[i].adj;
-    uint16_t set = snap[i].set;
-    if (!fn(ctx, &snap[i], &adj, &set)) {
-      st->removed++;
-      continue;
-    }
-    mf_dns_route_result_t r = mf_dns_routes_add(
-        to, snap[i].family, snap[i].addr, adj, set, snap[i].expires_ns);
-    if (r != MF_DNS_ROUTE_INSTALLED && r != MF_DNS_ROUTE_REFRESHED)
-      st->lost++;
-    else if (adj == snap[i].adj)
-      st->kept++;
-    else
-      st->moved++;
-  }
+  for (uint32_t i = 0; i < n; i++)
+    put_back(to, &snap[i], fn, ctx, st);
   free(snap);
   return 0;
 }

@@ -110,16 +110,31 @@ static bool is_upstream(const mf_approute_t *a, uint8_t family,
   return false;
 }
 
-static bool decide(void *ctx, const mf_dns_route_info_t *route, uint32_t *adj,
-                   uint16_t *set)
+/* The set a claim belongs to now: that of the name it was made for when
+ * the claim kept the whole name; else, for the winner, that of the
+ * cached answer's name; else the set of the same name. */
+static uint32_t new_set(const rehome_t *r, const mf_dns_route_info_t *route,
+                        const mf_dns_claim_info_t *claim)
+{
+  size_t len = strnlen(claim->name, sizeof(claim->name));
+  if (len > 0 && len + 1 < sizeof(claim->name))
+    return mf_dns_rehome_set(r->old, r->now, claim->set, claim->name, len);
+  if (claim == &route->claims[0] && r->n) {
+    indexed_addr_t key = {.family = route->family};
+    memcpy(key.addr, route->addr, sizeof(key.addr));
+    const indexed_addr_t *hit =
+        bsearch(&key, r->idx, r->n, sizeof(*r->idx), addr_cmp);
+    if (hit)
+      return hit->set;
+  }
+  return mf_dns_rehome_set(r->old, r->now, claim->set, NULL, 0);
+}
+
+static bool decide(void *ctx, const mf_dns_route_info_t *route,
+                   const mf_dns_claim_info_t *claim, mf_dns_claim_t *out)
 {
   rehome_t *r = ctx;
-  indexed_addr_t key = {.family = route->family};
-  memcpy(key.addr, route->addr, sizeof(key.addr));
-  const indexed_addr_t *hit =
-      r->n ? bsearch(&key, r->idx, r->n, sizeof(*r->idx), addr_cmp) : NULL;
-  uint32_t k = hit ? hit->set
-                   : mf_dns_rehome_set(r->old, r->now, route->set, NULL, 0);
+  uint32_t k = new_set(r, route, claim);
   /* A new upstream's address must stay where the profile routes it. */
   if (k >= r->now->n_sets || is_upstream(r->now, route->family, route->addr))
     return false;
@@ -127,8 +142,9 @@ static bool decide(void *ctx, const mf_dns_route_info_t *route, uint32_t *adj,
   if (itf == MF_APPROUTE_NONE ||
       (uint64_t)itf + MF_IF_FIRST_PROFILE >= r->s->vm->n_ifs)
     return false;
-  *adj = itf + MF_IF_FIRST_PROFILE;
-  *set = (uint16_t)(k < DNS_NO_TAG ? k : DNS_NO_TAG);
+  out->adj = itf + MF_IF_FIRST_PROFILE;
+  out->set = (uint16_t)(k < DNS_NO_TAG ? k : DNS_NO_TAG);
+  out->rank = r->now->sets[k].rank;
   return true;
 }
 

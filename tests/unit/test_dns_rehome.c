@@ -161,18 +161,20 @@ static const char *name_of(const mf_dns_route_info_t *r)
   return NULL;
 }
 
-/* What the server's decision does, over the pure pieces. */
-static bool decide(void *ctx, const mf_dns_route_info_t *r, uint32_t *adj,
-                   uint16_t *set)
+/* What the server's decision does, over the pure pieces: a claim's own
+ * name first, else the reference's name for the address. */
+static bool decide(void *ctx, const mf_dns_route_info_t *r,
+                   const mf_dns_claim_info_t *claim, mf_dns_claim_t *out)
 {
   const fixture_t *f = ctx;
-  const char *name = name_of(r);
-  uint32_t k = mf_dns_rehome_set(f->old, f->now, r->set, name,
+  const char *name = claim->name[0] ? claim->name : name_of(r);
+  uint32_t k = mf_dns_rehome_set(f->old, f->now, claim->set, name,
                                  name ? strlen(name) : 0);
   if (k == MF_APPROUTE_NONE || f->now->sets[k].iface == MF_APPROUTE_NONE)
     return false;
-  *adj = ADJ(f->now->sets[k].iface);
-  *set = (uint16_t)k;
+  out->adj = ADJ(f->now->sets[k].iface);
+  out->set = (uint16_t)k;
+  out->rank = f->now->sets[k].rank;
   return true;
 }
 
@@ -275,6 +277,39 @@ static void test_rehome_empty_table(void **state)
   assert_int_equal(st.kept + st.moved + st.removed + st.lost, 0);
 }
 
+/* A shared address keeps every claim across the reload, and the winner
+ * is decided by the new ranks: media's route came first before, ads's
+ * comes first now. */
+static void test_rehome_keeps_claims_in_new_order(void **state)
+{
+  fixture_t *f = *state;
+  uint8_t a[16] = {192, 0, 2, 9};
+  uint32_t media = set_of(f->old, "media"), ads = set_of(f->old, "ads");
+  mf_dns_claim_t c1 = {.adj = ADJ(f->old->sets[media].iface), .set = (uint16_t)media,
+                       .rank = f->old->sets[media].rank, .expires_ns = 30 * SEC,
+                       .name = "vid.example"};
+  mf_dns_claim_t c2 = {.adj = ADJ(f->old->sets[ads].iface), .set = (uint16_t)ads,
+                       .rank = f->old->sets[ads].rank, .expires_ns = 40 * SEC,
+                       .name = "ads.example"};
+  assert_int_equal(mf_dns_routes_claim(f->routes, AF_INET, a, &c1),
+                   MF_DNS_ROUTE_INSTALLED);
+  assert_int_equal(mf_dns_routes_claim(f->routes, AF_INET, a, &c2),
+                   MF_DNS_ROUTE_CONFLICT);
+  mf_dns_route_info_t info;
+  assert_true(mf_dns_routes_get(f->routes, AF_INET, a, &info));
+  assert_int_equal(info.set, media);
+  mf_dns_rehome_stats_t st;
+  assert_int_equal(mf_dns_routes_rehome(f->routes, f->routes, decide, f, &st), 0);
+  assert_true(mf_dns_routes_get(f->routes, AF_INET, a, &info));
+  assert_int_equal(info.n_claims, 2);
+  assert_int_equal(info.set, set_of(f->now, "ads"));
+  assert_int_equal(info.expires_ns, 40 * SEC);
+  assert_string_equal(info.claims[0].name, "ads.example");
+  assert_string_equal(info.claims[1].name, "vid.example");
+  assert_int_equal(info.claims[1].set, set_of(f->now, "media"));
+  assert_int_equal(info.claims[1].expires_ns, 30 * SEC);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -284,6 +319,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_rehome_into_smaller_table, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_rehome_empty_table, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rehome_keeps_claims_in_new_order,
+                                      setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
