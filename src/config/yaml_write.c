@@ -123,7 +123,7 @@ bool mf_yaml_text_writable(const char *text, size_t len)
   size_t i = 0;
   while (i < len) {
     unsigned char c = s[i];
-    uint32_t cp;
+    uint32_t cp = 0;
     if (c == 0)
       return false;
     if (c < 0x80) {

@@ -84,6 +84,9 @@ static bool next_token(const char *s, size_t n, size_t *pos, const char **tok,
   size_t i = *pos;
   while (i < n && is_space(s[i]))
     i++;
+  /* Callers may read the token even when there is none: an empty one. */
+  *tok = s + i;
+  *tok_len = 0;
   if (i == n)
     return false;
   size_t start = i;

@@ -191,7 +191,8 @@ static int restore(const mf_resolver_record_t *rec, const char *prefix,
   else if (rc == MF_RESOLVER_LEFT)
     mf_log_warn("resolver: %s left as it is: %s", rec->file, why);
   if (rc < 0) {
-    snprintf(err, errlen, "resolver: restoring %s: %s", rec->file, why);
+    /* Bounded parts: an error line, not a path dump. */
+    snprintf(err, errlen, "resolver: restoring %.240s: %.200s", rec->file, why);
     return -1;
   }
   mf_resolver_saved_remove(prefix);
