@@ -152,7 +152,9 @@ static bool answer_from_cache(mf_dns_server_t *s, const mf_dns_msg_t *q,
                                        &len, &hit) != MF_DNS_CACHE_HIT)
     return false;
   dns_policy_t pol;
-  dns_server_policy(s, &q->qname, &pol);
+  dns_server_policy_for_set(s, hit.set_tag == DNS_NO_TAG ? MF_APPROUTE_NONE
+                                                         : hit.set_tag,
+                            &pol);
   uint16_t n_addrs = routes_from_cached(s, len, &pol, now);
   if (q->edns) {
     size_t with_opt = mf_dns_add_opt(s->out, len, sizeof(s->out),

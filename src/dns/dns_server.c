@@ -199,11 +199,17 @@ static uint32_t vm_iface(const mf_dns_server_t *s, uint32_t profile_iface)
 void dns_server_policy(const mf_dns_server_t *s, const mf_dns_name_t *qname,
                        dns_policy_t *pol)
 {
-  const mf_approute_t *a = s->ar;
   char text[MF_DNS_NAME_TEXT_SIZE];
   int len = mf_dns_name_to_text(qname, text, sizeof(text));
-  uint32_t set = len > 0 ? mf_approute_match(a, text, (size_t)len)
+  uint32_t set = len > 0 ? mf_approute_match(s->ar, text, (size_t)len)
                          : MF_APPROUTE_NONE;
+  dns_server_policy_for_set(s, set, pol);
+}
+
+void dns_server_policy_for_set(const mf_dns_server_t *s, uint32_t set,
+                               dns_policy_t *pol)
+{
+  const mf_approute_t *a = s->ar;
   *pol = (dns_policy_t){.set = DNS_NONE, .iface = DNS_NONE,
                         .group = MF_DNS_GROUP_DIRECT};
   if (set != MF_APPROUTE_NONE && set < a->n_sets) {

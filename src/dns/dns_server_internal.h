@@ -176,6 +176,11 @@ static inline uint16_t dns_upstream_tag(uint8_t group, uint32_t i)
 
 void dns_server_policy(const mf_dns_server_t *s, const mf_dns_name_t *qname,
                        dns_policy_t *pol);
+/* The same for a set already matched (MF_APPROUTE_NONE: none), e.g. the
+ * set a cached answer was stored with: a cache hit needs no second match
+ * (a reload, which renumbers sets, empties the cache). */
+void dns_server_policy_for_set(const mf_dns_server_t *s, uint32_t set,
+                               dns_policy_t *pol);
 
 /* A free slot, or DNS_NONE; dns_server_release gives it back. */
 uint32_t dns_server_acquire(mf_dns_server_t *s);
