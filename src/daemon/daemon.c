@@ -333,6 +333,13 @@ static void on_dns(mf_daemon_t *d, uint64_t tag, uint32_t events)
   mf_graph_run(&d->vm); /* the queries it forwarded */
 }
 
+/* A TCP retry to an upstream: its answer goes on as a UDP one would. */
+static void on_dns_upstream(mf_daemon_t *d, uint64_t tag, uint32_t events)
+{
+  mf_dns_server_on_upstream_event(d->dns, tag, events);
+  mf_graph_run(&d->vm);
+}
+
 static void main_loop(mf_daemon_t *d)
 {
   struct epoll_event ev[32];
@@ -358,6 +365,8 @@ static void main_loop(mf_daemon_t *d)
         on_hoststack(d, tag, ev[i].events);
       else if (MF_DNS_OWNS_TAG(tag))
         on_dns(d, tag, ev[i].events);
+      else if (MF_DNS_UP_OWNS_TAG(tag))
+        on_dns_upstream(d, tag, ev[i].events);
       else if (MF_WG_UAPI_OWNS_TAG(tag))
         mf_wg_uapi_on_event(d->vm.wg, tag, ev[i].events);
       else if (tag == MF_CTL_TAG_LISTEN)

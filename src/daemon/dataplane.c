@@ -159,6 +159,11 @@ int mf_dataplane_start_dns(mf_vm_t *vm, const mf_profile_t *p,
                                             now_ns);
   if (!s)
     return -ENOMEM;
+  /* A truncated answer for a TCP client is asked again over TCP through
+   * the TUN, from the machine's side of it (the name the kernel gave). */
+  const mf_tun_t *tun = vm->nodes[mf_graph_node_index(vm, "tun-output")].ctx;
+  mf_dns_server_tcp_upstream_via(s, tun ? tun->name : p->tun.name,
+                                 p->tun.addresses, p->tun.n_addresses);
   vm->nodes[mf_graph_node_index(vm, "dns-input")].ctx = s;
   vm->dns_hijack = ar->hijack;
   return 0;

@@ -440,6 +440,19 @@ static uint16_t servfail_app(mf_dns_server_t *s, mf_node_rt_t *node,
                     DNS_VIA_UPSTREAM, now);
 }
 
+static uint16_t settle(mf_dns_server_t *s, mf_node_rt_t *node, uint32_t slot,
+                       mf_buffer_t *b, const dns_request_t *d,
+                       const mf_dns_msg_t *m, bool may_retry, uint64_t now);
+
+/* The question of answer m is the one p asked (a message without one is
+ * judged by its rcode). */
+static bool same_question(const mf_dns_msg_t *m, const dns_pending_t *p)
+{
+  return m->qdcount != 1 ||
+         (mf_dns_name_equal(&m->qname, &p->qname) && m->qtype == p->qtype &&
+          m->qclass == p->qclass);
+}
+
 static uint16_t on_answer(mf_vm_t *vm, mf_node_rt_t *node, mf_dns_server_t *s,
                           mf_buffer_t *b, const dns_request_t *d)
 {
@@ -454,11 +467,20 @@ static uint16_t on_answer(mf_vm_t *vm, mf_node_rt_t *node, mf_dns_server_t *s,
     return mf_graph_drop(node, b, DNS_INPUT_ERROR_BAD_ANSWER);
   if (!mf_dns_is_response(m) || m->id != p->up_id)
     return mf_graph_drop(node, b, DNS_INPUT_ERROR_UNMATCHED_ANSWER);
-  if (m->qdcount == 1 &&
-      (!mf_dns_name_equal(&m->qname, &p->qname) || m->qtype != p->qtype ||
-       m->qclass != p->qclass))
+  if (!same_question(m, p))
     return mf_graph_drop(node, b, DNS_INPUT_ERROR_ANSWER_MISMATCH);
-  uint64_t now = vm->now_ns;
+  return settle(s, node, slot, b, d, m, true, vm->now_ns);
+}
+
+/* The answer m, read from d, matched to slot: fails over, retries a
+ * truncated one over TCP for a TCP client (when may_retry), else installs
+ * its routes, caches it and relays it. b is the buffer to reuse; returns
+ * its arc. */
+static uint16_t settle(mf_dns_server_t *s, mf_node_rt_t *node, uint32_t slot,
+                       mf_buffer_t *b, const dns_request_t *d,
+                       const mf_dns_msg_t *m, bool may_retry, uint64_t now)
+{
+  dns_pending_t *p = &s->pending[slot];
   if (upstream_failed(m)) {
     if (now < p->start_ns + s->cfg.total_timeout_ms * 1000000ull) {
       uint32_t next = dns_server_send_try(s, slot, p->try_index + 1u, b, now);
@@ -470,6 +492,9 @@ static uint16_t on_answer(mf_vm_t *vm, mf_node_rt_t *node, mf_dns_server_t *s,
     if (m->qdcount == 0)
       return servfail_app(s, node, slot, b, now);
   }
+  if (may_retry && mf_dns_is_truncated(m) && p->conn != DNS_NONE &&
+      dns_tcp_up_start(s, slot, d->payload, d->len))
+    return mf_graph_drop(node, b, DNS_INPUT_ERROR_TO_TCP_UPSTREAM);
   uint16_t n_addrs = 0;
   if (m->rcode == MF_DNS_RCODE_NOERROR &&
       mf_dns_answer_extract(d->payload, d->len, m, &s->answer) == MF_DNS_OK) {
@@ -493,6 +518,65 @@ static uint16_t on_answer(mf_vm_t *vm, mf_node_rt_t *node, mf_dns_server_t *s,
   }
   return answer_app(s, node, slot, b, len, m->rcode, n_addrs,
                     DNS_VIA_UPSTREAM, now);
+}
+
+/* The TCP retry's answer, checked as a UDP one is (ID, question); one
+ * that does not pass counts as the retry's failure. */
+static bool tcp_up_answer_ok(mf_dns_server_t *s, const dns_pending_t *p,
+                             const uint8_t *msg, size_t len)
+{
+  mf_dns_msg_t *m = &s->msg;
+  if (!msg)
+    return false;
+  if (mf_dns_parse(msg, len, m) != MF_DNS_OK) {
+    dns_server_count(s, DNS_INPUT_ERROR_BAD_ANSWER);
+    return false;
+  }
+  if (!mf_dns_is_response(m) || m->id != p->up_id) {
+    dns_server_count(s, DNS_INPUT_ERROR_UNMATCHED_ANSWER);
+    return false;
+  }
+  if (!same_question(m, p)) {
+    dns_server_count(s, DNS_INPUT_ERROR_ANSWER_MISMATCH);
+    return false;
+  }
+  return true;
+}
+
+void dns_input_tcp_up_done(mf_dns_server_t *s, uint32_t slot,
+                           const uint8_t *msg, size_t len,
+                           const uint8_t *kept, size_t kept_len)
+{
+  dns_pending_t *p = &s->pending[slot];
+  if (!p->family)
+    return;
+  if (tcp_up_answer_ok(s, p, msg, len)) {
+    s->st.tcp_up_answers++;
+  } else {
+    s->st.tcp_up_failures++;
+    msg = kept; /* parsed and matched once already */
+    len = kept_len;
+    if (mf_dns_parse(msg, len, &s->msg) != MF_DNS_OK)
+      len = 0;
+  }
+  mf_vm_t *vm = s->vm;
+  mf_node_rt_t *node = &vm->nodes[s->node_index];
+  uint32_t bi;
+  if (len == 0 || mf_buffer_alloc(&vm->pool, &bi, 1) != 1) {
+    if (len)
+      s->st.no_buffer++;
+    size_t n = mf_dns_build_rcode(dns_server_pending_query(s, p),
+                                  MF_DNS_RCODE_SERVFAIL, s->out, sizeof(s->out));
+    if (n && dns_tcp_send(s, p->conn, p->gen, s->out, n))
+      s->st.servfail++;
+    dns_server_release(s, slot);
+    return;
+  }
+  dns_request_t d = {.family = p->up_family, .conn = p->conn, .gen = p->gen,
+                     .payload = msg, .len = len};
+  mf_buffer_t *b = mf_buffer_get(&vm->pool, bi);
+  uint16_t next = settle(s, node, slot, b, &d, &s->msg, false, vm->now_ns);
+  mf_graph_inject(vm, node->next_node[next], &bi, 1);
 }
 
 static uint16_t dns_input_one(mf_vm_t *vm, mf_node_rt_t *node,

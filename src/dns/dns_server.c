@@ -10,7 +10,9 @@
  *   route-expired  (dns_routes.c) a host route's TTL plus grace passed.
  *   cache sweep    a bounded scan drops expired answers each tick.
  *   tcp-idle       (dns_tcp.c) a TCP connection with nothing in flight
- *                  stayed silent for tcp_idle_ms: closed. */
+ *                  stayed silent for tcp_idle_ms: closed.
+ *   (a TCP retry to an upstream has no timer of its own: the query's
+ *   try-timeout closes it.) */
 #include "dns/dns_server_internal.h"
 
 #include <arpa/inet.h>
@@ -49,6 +51,7 @@ void mf_dns_server_config_default(mf_dns_server_config_t *cfg)
       .block_ttl = 300,
       .tcp_max_conns = 256,
       .tcp_idle_ms = 10000,
+      .tcp_up_max = MF_DNS_TCP_UP_MAX,
   };
 }
 
@@ -106,7 +109,8 @@ static int create_tables(mf_dns_server_t *s, uint64_t now_ns)
       return -1;
   }
   if (!s->pending || !s->log || !s->wheel || !s->routes ||
-      dns_tcp_create(&s->tcp, c->tcp_max_conns) < 0)
+      dns_tcp_create(&s->tcp, c->tcp_max_conns) < 0 ||
+      dns_tcp_up_create(&s->tcp_up, c->tcp_up_max) < 0)
     return -1;
   mf_dns_routes_set_in_use(s->routes, dns_server_routes_in_use, s);
   for (uint32_t i = 0; i < c->max_pending; i++)
@@ -142,6 +146,8 @@ mf_dns_server_t *mf_dns_server_create(mf_vm_t *vm, const mf_approute_t *ar,
     s->cfg.total_timeout_ms = s->cfg.try_timeout_ms;
   if (s->cfg.tcp_max_conns > MF_DNS_TCP_MAX_CONNS)
     s->cfg.tcp_max_conns = MF_DNS_TCP_MAX_CONNS;
+  if (s->cfg.tcp_up_max > MF_DNS_TCP_UP_MAX)
+    s->cfg.tcp_up_max = MF_DNS_TCP_UP_MAX;
   s->tcp.epfd = -1;
   s->grace_s = ar->host_route_grace_s;
   s->id_fallback = now_ns ^ (uint64_t)(uintptr_t)s ^ 0x9e3779b97f4a7c15ull;
@@ -162,6 +168,7 @@ void mf_dns_server_destroy(mf_dns_server_t *s)
   mf_dns_cache_destroy(s->cache);
   mf_tw_destroy(s->wheel);
   dns_tcp_destroy(&s->tcp);
+  dns_tcp_up_destroy(&s->tcp_up);
   free(s->log);
   free(s->pending);
   free(s);
@@ -241,6 +248,7 @@ uint32_t dns_server_acquire(mf_dns_server_t *s)
   if (slot == DNS_NONE)
     return DNS_NONE;
   s->free_head = s->pending[slot].next_free;
+  s->pending[slot].tcp_up = DNS_NONE;
   s->st.pending++;
   return slot;
 }
@@ -251,6 +259,8 @@ void dns_server_release(mf_dns_server_t *s, uint32_t slot)
   if (!p->family)
     return;
   mf_tw_set(s->wheel, slot, 0);
+  if (p->tcp_up != DNS_NONE)
+    dns_tcp_up_close(s, p->tcp_up);
   p->family = 0;
   if (p->conn != DNS_NONE)
     dns_tcp_query_ended(s, p->conn, p->gen);
@@ -278,6 +288,17 @@ static uint16_t next_id(mf_dns_server_t *s)
   return s->ids[--s->ids_left];
 }
 
+void dns_server_arm_try(mf_dns_server_t *s, uint32_t slot, uint64_t now_ns)
+{
+  const dns_pending_t *p = &s->pending[slot];
+  uint64_t deadline = now_ns + s->cfg.try_timeout_ms * NS_PER_MS;
+  uint64_t last = p->start_ns + s->cfg.total_timeout_ms * NS_PER_MS;
+  if (deadline > last)
+    deadline = last;
+  uint64_t d_us = deadline / 1000u;
+  mf_tw_set(s->wheel, slot, d_us ? d_us : 1);
+}
+
 uint32_t dns_server_send_try(mf_dns_server_t *s, uint32_t slot, uint32_t from,
                              mf_buffer_t *b, uint64_t now_ns)
 {
@@ -303,12 +324,7 @@ uint32_t dns_server_send_try(mf_dns_server_t *s, uint32_t slot, uint32_t from,
     p->up_family = u->family;
     p->try_index = (uint8_t)i;
     p->up_id = id;
-    uint64_t deadline = now_ns + s->cfg.try_timeout_ms * NS_PER_MS;
-    uint64_t last = p->start_ns + s->cfg.total_timeout_ms * NS_PER_MS;
-    if (deadline > last)
-      deadline = last;
-    uint64_t d_us = deadline / 1000u;
-    mf_tw_set(s->wheel, slot, d_us ? d_us : 1);
+    dns_server_arm_try(s, slot, now_ns);
     b->rx_if = MF_IF_LOCAL_INDEX;
     return u->family == AF_INET ? DNS_INPUT_NEXT_IP4_LOOKUP
                                 : DNS_INPUT_NEXT_IP6_LOOKUP;
@@ -571,6 +587,10 @@ static void on_try_timeout(mf_dns_server_t *s, uint32_t slot, uint64_t now_ns)
   if (!p->family)
     return;
   s->st.timeouts++;
+  if (p->tcp_up != DNS_NONE) {
+    s->st.tcp_up_failures++;
+    dns_tcp_up_close(s, p->tcp_up);
+  }
   uint32_t bi;
   if (mf_buffer_alloc(&s->vm->pool, &bi, 1) != 1) {
     s->st.no_buffer++;
@@ -643,6 +663,7 @@ void mf_dns_server_stats(const mf_dns_server_t *s, mf_dns_server_stats_t *st)
 {
   *st = s->st;
   st->tcp_open = s->tcp.n_open;
+  st->tcp_up_open = s->tcp_up.n_open;
 }
 
 void dns_server_count(mf_dns_server_t *s, uint32_t code)
@@ -658,4 +679,36 @@ const mf_dns_routes_t *mf_dns_server_routes(const mf_dns_server_t *s)
 const mf_dns_cache_t *mf_dns_server_cache(const mf_dns_server_t *s)
 {
   return s->cache;
+}
+
+/* ---- TCP retries to upstreams (dns_tcp_up.c) ---- */
+
+void mf_dns_server_tcp_upstream_via(mf_dns_server_t *s, const char *tun_name,
+                                    const mf_prefix_t *addrs, uint32_t n)
+{
+  if (!s)
+    return;
+  dns_tcp_up_table_t *t = &s->tcp_up;
+  size_t len = tun_name ? strlen(tun_name) : 0;
+  if (len >= sizeof(t->dev))
+    len = 0; /* no such device name: retries stay off */
+  memcpy(t->dev, tun_name ? tun_name : "", len);
+  t->dev[len] = 0;
+  t->has4 = t->has6 = false;
+  for (uint32_t i = 0; i < n; i++) {
+    if (addrs[i].family == AF_INET && !t->has4) {
+      memcpy(t->src4, addrs[i].addr, 4);
+      t->has4 = true;
+    } else if (addrs[i].family == AF_INET6 && !t->has6) {
+      memcpy(t->src6, addrs[i].addr, 16);
+      t->has6 = true;
+    }
+  }
+}
+
+void mf_dns_server_on_upstream_event(mf_dns_server_t *s, uint64_t tag,
+                                     uint32_t events)
+{
+  if (s && MF_DNS_UP_OWNS_TAG(tag))
+    dns_tcp_up_on_event(s, (uint32_t)(tag - MF_DNS_TAG_TCP_UP), events);
 }

@@ -43,9 +43,16 @@
  * upstream hop stays UDP: every forwarded query carries our own OPT
  * record (1232 bytes, RFC 6891), whether or not the client's had one, and
  * the relayed answer carries an OPT only when the client's query did, so
- * a TCP client is not held to 512 bytes. Limitation: DNS over TCP to the
- * upstreams is not done yet; an upstream answer with TC set still reaches
- * a TCP client with TC set (counted in tcp-truncated).
+ * a TCP client is not held to 512 bytes. An upstream's UDP answer with
+ * TC set, for a TCP client, makes the server ask the same upstream again
+ * over TCP (RFC 7766 5; dns_tcp_up.h): from a kernel socket bound to the
+ * TUN device and the TUN's own address, with a source port of a reserved
+ * range, so that the FIB carries it as it would an app's connection
+ * (WireGuard with its source NAT, or direct through the host stack); its
+ * answer then takes the path of a UDP one. At most tcp_up_max at once,
+ * within the query's own try timer; a retry that cannot be made or
+ * fails relays the truncated answer as before (tcp-truncated). UDP
+ * clients still get TC and retry over TCP themselves.
  * A connection idle for tcp_idle_ms with no query in flight is closed
  * (RFC 7766 6.2.3); a bad length prefix, or a stream that ends inside a
  * message, closes it as a framing error. At most tcp_max_conns are open;
@@ -79,11 +86,32 @@
 #define MF_DNS_SERVER_SPORT_BASE 61440u
 #define MF_DNS_SERVER_MAX_PENDING 4096u /* BASE + 4095 = 65535 */
 
-/* Epoll tags of TCP client connections: connection i is TAG_TCP + i. */
+/* Epoll tags of TCP client connections: connection i is TAG_TCP + i;
+ * then the TCP connections to upstreams: connection j is TAG_TCP_UP + j. */
 #define MF_DNS_TCP_MAX_CONNS 4096u
 #define MF_DNS_TAG_TCP 0x40000u
+#define MF_DNS_TCP_UP_MAX 32u
+#define MF_DNS_TAG_TCP_UP (MF_DNS_TAG_TCP + MF_DNS_TCP_MAX_CONNS)
 #define MF_DNS_OWNS_TAG(tag)                                                  \
   ((tag) >= MF_DNS_TAG_TCP && (tag) < MF_DNS_TAG_TCP + MF_DNS_TCP_MAX_CONNS)
+#define MF_DNS_UP_OWNS_TAG(tag)                                               \
+  ((tag) >= MF_DNS_TAG_TCP_UP && (tag) < MF_DNS_TAG_TCP_UP + MF_DNS_TCP_UP_MAX)
+
+/* Source ports of the TCP retries to upstreams: each connection binds
+ * the next free one of the range, round robin. They leave from the TUN's
+ * own address through the TUN, as an app's flow would, so dns.hijack
+ * would take them back to us: ip4/ip6-lookup leave TCP from these ports
+ * alone. Above Linux's default ephemeral range (32768-60999), so no app's
+ * connection is mistaken for ours unless it binds there on purpose. The
+ * range is wider than MF_DNS_TCP_UP_MAX because a port we closed stays in
+ * TIME-WAIT for a minute (RFC 9293 3.6.1). */
+#define MF_DNS_TCP_UP_SPORT_BASE 61440u
+#define MF_DNS_TCP_UP_PORTS 1024u
+static inline bool mf_dns_tcp_up_port(uint16_t port)
+{
+  return port >= MF_DNS_TCP_UP_SPORT_BASE &&
+         port < MF_DNS_TCP_UP_SPORT_BASE + MF_DNS_TCP_UP_PORTS;
+}
 
 /* True for a UDP destination port (host order) that dns-input serves on a
  * stack address: 53, or a forwarded query's source port. */
@@ -105,12 +133,15 @@ typedef struct {
   uint32_t block_ttl;        /* seconds: TTL of 0.0.0.0 / :: answers */
   uint32_t tcp_max_conns;    /* TCP clients at once; <= TCP_MAX_CONNS */
   uint32_t tcp_idle_ms;      /* a connection with nothing in flight */
+  uint32_t tcp_up_max;       /* TCP retries to upstreams at once;
+                                <= TCP_UP_MAX */
 } mf_dns_server_config_t;
 
 /* 1024 pending, 2 s per try, 5 s in all, 4096 cache entries in 4 MB
  * (TTL capped at a day), 512 log entries, priority 100 (as profile routes:
  * a profile route for the same /32 wins the tie), routes capped at a day,
- * blocked answers for 300 s, 256 TCP connections idle for at most 10 s. */
+ * blocked answers for 300 s, 256 TCP connections idle for at most 10 s,
+ * 32 TCP retries to upstreams. */
 void mf_dns_server_config_default(mf_dns_server_config_t *cfg);
 
 typedef struct {
@@ -146,6 +177,13 @@ typedef struct {
   uint64_t tcp_answers_lost;   /* answers for a connection already gone */
   uint64_t tcp_overflows;      /* clients that did not read: closed */
   uint64_t tcp_truncated;      /* upstream answers with TC set, relayed */
+  /* TCP retries to upstreams, for a TCP client's truncated answer */
+  uint32_t tcp_up_open;        /* connections open now */
+  uint64_t tcp_up_retries;     /* retries begun */
+  uint64_t tcp_up_answers;     /* ... that brought the answer */
+  uint64_t tcp_up_failures;    /* ... that did not: refused, unreachable,
+                                  reset, timed out */
+  uint64_t tcp_up_full;        /* not begun: tcp_up_max were open */
 } mf_dns_server_stats_t;
 
 typedef struct mf_dns_server mf_dns_server_t;
@@ -184,11 +222,23 @@ int mf_dns_server_tcp_accept(mf_dns_server_t *s, int fd, uint8_t family,
                              const uint8_t *app, uint16_t app_port,
                              const uint8_t *local);
 /* Connections accepted from now on are added to epfd with MF_DNS_TAG_TCP
- * + slot; before any is, they are served only through on_event. */
+ * + slot, TCP retries to upstreams with MF_DNS_TAG_TCP_UP + slot; before
+ * any is, they are served only through the on_event calls. */
 void mf_dns_server_watch(mf_dns_server_t *s, int epfd);
 /* The main loop found a tag of ours ready with these epoll events. Queries
  * it forwards are injected into the graph: run it afterwards. */
 void mf_dns_server_on_event(mf_dns_server_t *s, uint64_t tag, uint32_t events);
+
+/* TCP retries to upstreams go out through the TUN device tun_name from
+ * its own (machine side) address of each family, the first of addrs
+ * (host bits as in the profile). Without this call, or with an empty
+ * name, a truncated answer reaches a TCP client truncated. */
+void mf_dns_server_tcp_upstream_via(mf_dns_server_t *s, const char *tun_name,
+                                    const mf_prefix_t *addrs, uint32_t n);
+/* The same as on_event for an MF_DNS_UP_OWNS_TAG tag. Run the graph
+ * afterwards. */
+void mf_dns_server_on_upstream_event(mf_dns_server_t *s, uint64_t tag,
+                                     uint32_t events);
 
 void mf_dns_server_stats(const mf_dns_server_t *s, mf_dns_server_stats_t *st);
 const mf_dns_routes_t *mf_dns_server_routes(const mf_dns_server_t *s);

@@ -9,6 +9,7 @@
 #include "dns/dns_build.h"
 #include "dns/dns_server.h"
 #include "dns/dns_tcp.h"
+#include "dns/dns_tcp_up.h"
 #include "dns/dns_wire.h"
 
 /* dns-input's own drop reasons; the reasons a query does not parse follow
@@ -31,7 +32,9 @@
     "upstream answer to another question than the one asked")                 \
   _(NO_ROOM, "no-room", "a message that does not fit a packet")             \
   _(TO_TCP, "to-tcp",                                                         \
-    "upstream answer written to a TCP client's connection (not a drop)")
+    "upstream answer written to a TCP client's connection (not a drop)")     \
+  _(TO_TCP_UPSTREAM, "to-tcp-upstream",                                       \
+    "truncated upstream answer: asked again over TCP (not a drop)")
 
 enum {
 #define _(sym, n, t) DNS_INPUT_ERROR_##sym,
@@ -91,6 +94,7 @@ typedef struct {
   uint16_t qtype, qclass;
   uint32_t next_free;
   uint32_t conn, gen; /* the TCP client's connection; conn DNS_NONE: UDP */
+  uint32_t tcp_up;    /* the TCP retry to the upstream, or DNS_NONE */
   dns_policy_t policy;
   uint8_t app_addr[16];
   uint8_t local_addr[16]; /* the stack address the app asked */
@@ -154,6 +158,7 @@ struct mf_dns_server {
 
   mf_dns_server_stats_t st;
   dns_tcp_table_t tcp;
+  dns_tcp_up_table_t tcp_up;
 
   /* Scratch of one message at a time; too big for a worker's stack. */
   mf_dns_msg_t msg;  /* the message being handled */
@@ -191,6 +196,10 @@ void dns_server_release(mf_dns_server_t *s, uint32_t slot);
  * slot's timer. Returns the lookup arc, or DNS_NONE when none is left. */
 uint32_t dns_server_send_try(mf_dns_server_t *s, uint32_t slot,
                              uint32_t from, mf_buffer_t *b, uint64_t now_ns);
+
+/* Arms the try timer of slot: try_timeout_ms from now, within the
+ * query's total_timeout_ms. */
+void dns_server_arm_try(mf_dns_server_t *s, uint32_t slot, uint64_t now_ns);
 
 /* Rebuilds a header-and-question query from p into s->aux, for answers we
  * make ourselves after the app's packet is gone. */
@@ -232,6 +241,14 @@ void dns_server_count(mf_dns_server_t *s, uint32_t code);
  * generation now), as a UDP query would be served. */
 void dns_input_tcp_query(mf_dns_server_t *s, uint32_t conn,
                          const uint8_t *msg, size_t len);
+
+/* dns_input.c: the answer msg[0, len) that TCP retry brought for pending
+ * slot `slot` (already detached from it), served as a UDP answer would be
+ * but never retried again; or, msg NULL, the retry failed and the kept
+ * truncated answer kept[0, kept_len) is relayed as it would have been. */
+void dns_input_tcp_up_done(mf_dns_server_t *s, uint32_t slot,
+                           const uint8_t *msg, size_t len,
+                           const uint8_t *kept, size_t kept_len);
 
 /* The largest UDP answer the app of p accepts (RFC 6891 6.2.5). */
 static inline size_t dns_app_limit(bool edns, uint16_t udp_size)

@@ -109,6 +109,13 @@ int mf_dns_server_show_stats(const mf_dns_server_t *s, mf_out_t *out)
                 st->tcp_accepted, st->tcp_refused, st->tcp_queries,
                 st->tcp_answers, st->tcp_framing_errors, st->tcp_idle_closes,
                 st->tcp_answers_lost, st->tcp_overflows, st->tcp_truncated);
+  mf_out_printf(out,
+                "tcp-upstream-open: %u of %u\ntcp-upstream-retries: %" PRIu64
+                "\ntcp-upstream-answers: %" PRIu64
+                "\ntcp-upstream-failures: %" PRIu64
+                "\ntcp-upstream-full: %" PRIu64 "\n",
+                s->tcp_up.n_open, s->cfg.tcp_up_max, st->tcp_up_retries,
+                st->tcp_up_answers, st->tcp_up_failures, st->tcp_up_full);
   if (s->cache) {
     mf_dns_cache_stats_t cs;
     mf_dns_cache_stats(s->cache, &cs);

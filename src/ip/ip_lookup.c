@@ -16,6 +16,7 @@
 
 #include "core/graph_rt.h"
 #include "daemon/dataplane.h"
+#include "dns/dns_server.h"
 #include "fib/fib.h"
 #include "fib/lookup.h"
 #include "ip/headers.h"
@@ -50,8 +51,12 @@ enum {
  * resolver). UDP goes to dns-input; TCP to the host stack as if routed to
  * the stack itself, which hands the connection to the server's TCP side
  * (it answers on any address). Only queries from the TUN: the server's own
- * upstream queries pass here too and must go where the FIB says. Returns
- * the arc, or 0 when the packet is not taken. */
+ * upstream queries pass here too and must go where the FIB says. So must
+ * the server's TCP retries to upstreams: they do come from the TUN (a
+ * kernel socket of ours, routed as the machine's traffic), from a source
+ * port of the range it reserves (mf_dns_tcp_up_port); taking them would
+ * answer the server with itself. Returns the arc, or 0 when the packet is
+ * not taken. */
 static uint16_t hijack_next(mf_buffer_t *b, uint8_t proto)
 {
   uint32_t l4_len = b->current_length - b->l4_offset;
@@ -63,7 +68,7 @@ static uint16_t hijack_next(mf_buffer_t *b, uint8_t proto)
     return 0;
   if (proto == MF_IP_PROTO_UDP && l4_len >= sizeof(mf_udp_header_t))
     return IP_LOOKUP_NEXT_DNS;
-  if (proto == MF_IP_PROTO_TCP) {
+  if (proto == MF_IP_PROTO_TCP && !mf_dns_tcp_up_port(ntohs(ports[0]))) {
     b->tx_if = MF_IF_LOCAL_INDEX;
     return IP_LOOKUP_NEXT_DIRECT;
   }

@@ -237,3 +237,152 @@ def test_hijack_takes_tcp_queries_to_any_server(topo, mintflow, tun_name, tmp_pa
     # The name went upstream from the stack, over UDP, as any query.
     assert re.search(r"query\[A\] svc\.mintflow\.test from 198\.18\.0\.1",
                      dnsmasq.log_text())
+
+
+# ---- a truncated upstream answer, asked again over TCP ----
+#
+# The retry is a kernel socket of the daemon bound to the TUN and its own
+# address 172.19.0.1, from a port of 61440..62463: it enters the TUN as
+# the app's traffic would and leaves through `direct` (the host stack), so
+# dnsmasq sees it from 198.18.0.1 like the UDP try.
+#
+#   dig +tcp --> 172.19.0.2:53 (server) --UDP--> dnsmasq: TC
+#                      |  socket 172.19.0.1:614xx -> mftN -> hs-direct --TCP--> dnsmasq
+#                      +<--- the whole answer --------------------------------+
+
+HUGE = "huge.mintflow.test"
+HUGE_ADDRS = [f"198.18.{2 + i // 250}.{1 + i % 250}" for i in range(150)]
+TC_ONLY4 = "198.18.0.5"  # a UDP-only upstream that always answers TC
+
+# Answers every query with TC set and no records; no TCP listener, so the
+# retry is refused. Bounded: it stops after 120 s whatever happens.
+TC_RESPONDER = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+s.settimeout(0.5)
+print("listening", flush=True)
+t0 = time.monotonic()
+while time.monotonic() - t0 < 120:
+    try:
+        q, peer = s.recvfrom(4096)
+    except socket.timeout:
+        continue
+    if len(q) < 12:
+        continue
+    end = 12
+    while end < len(q) and q[end] != 0:
+        end += 1 + q[end]
+    question = q[12:end + 5]
+    flags = bytes([0x80 | 0x02 | (q[2] & 0x01), 0x80])
+    s.sendto(q[:2] + flags + b"\x00\x01\x00\x00\x00\x00\x00\x00" + question, peer)
+"""
+
+
+class DnsTcpUpEnv(DnsTcpEnv):
+    """DnsTcpEnv with a name whose answer (150 A records, about 2.4 kB)
+    does not fit even a 1232-byte EDNS answer over UDP; optionally without
+    auto_route, or with the TC-only responder as Direct DNS."""
+
+    auto_route = True
+    direct_dns = INET4
+
+    def profile(self):
+        text = super().profile()
+        if not self.auto_route:
+            text = text.replace("auto_route: true", "auto_route: false")
+        return text.replace(f'direct: ["{INET4}"]', f'direct: ["{self.direct_dns}"]')
+
+    def _start_daemon(self):
+        if self.auto_route:
+            return super()._start_daemon()
+        # Without auto_route the machine reaches inet over the veth; only
+        # the TUN's own /30 (the stack's DNS address) goes to the TUN.
+        self.d = self.mintflow(self.app, self.profile())
+        assert f"dev {self.tun}" not in self.app.ip("route", "get", INET4)
+        assert f"dev {self.tun}" in self.app.ip("route", "get", STACK4)
+
+    def start_names(self):
+        hosts = f"{self.workdir}/huge.hosts"
+        with open(hosts, "w") as f:
+            f.writelines(f"{a} {HUGE}\n" for a in HUGE_ADDRS)
+        return self._start_dnsmasq([f"--addn-hosts={hosts}"])
+
+
+def start_up(topo, mintflow, tun_name, tmp_path, hijack=False, auto_route=True,
+             direct_dns=INET4):
+    hosts = tmp_path / "trackers.hosts"
+    hosts.write_text("0.0.0.0 tracker.mintflow.test\n")
+    env = DnsTcpUpEnv(topo, mintflow, tun_name, tmp_path,
+                      daemon_only="the DNS server is the daemon's")
+    env.hosts_file = str(hosts)
+    env.hijack = hijack
+    env.auto_route = auto_route
+    env.direct_dns = direct_dns
+    env.start()
+    return env, env.start_names()
+
+
+def flags(out):
+    m = re.search(r"flags: ([a-z ]+);", out)
+    return m.group(1).split() if m else []
+
+
+def check_retry_brings_whole_answer(env, dnsmasq):
+    d = env.d
+    # A UDP client still gets TC and nothing is retried for it.
+    udp = dig(env, STACK4, HUGE, tcp=False, extra=["+ignore"])
+    assert "tc" in flags(udp), udp
+    st = tcp_stats(d)
+    assert st["upstream-retries"] == 0, st
+    t = time.monotonic()
+    out = dig(env, STACK4, HUGE)
+    assert time.monotonic() - t < 3.0
+    assert statuses(out) == ["NOERROR"], out
+    assert "tc" not in flags(out), out
+    assert sorted(answers(out, HUGE)) == sorted(HUGE_ADDRS), out
+    st = tcp_stats(d)
+    assert st["upstream-retries"] == 1 and st["upstream-answers"] == 1, st
+    assert st["upstream-failures"] == 0 and st["upstream-full"] == 0, st
+    assert st["truncated"] == 0, st
+    # dnsmasq saw the name three times from the machine's side: the UDP
+    # client's try, the TCP client's UDP try, and its TCP retry.
+    log = dnsmasq.log_text()
+    assert len(re.findall(rf"query\[A\] {re.escape(HUGE)} from 198\.18\.0\.1", log)) >= 3, log
+    # The retry's socket is closed and nothing leaks.
+    deadline = time.monotonic() + 3
+    while tcp_stats(d)["upstream-open"] != 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert tcp_stats(d)["upstream-open"] == 0
+
+
+def test_truncated_answer_retried_over_tcp(topo, mintflow, tun_name, tmp_path):
+    env, dnsmasq = start_up(topo, mintflow, tun_name, tmp_path)
+    check_retry_brings_whole_answer(env, dnsmasq)
+
+
+def test_truncated_answer_retried_without_auto_route(topo, mintflow, tun_name, tmp_path):
+    """The socket is bound to the TUN: it needs no route of the machine's."""
+    env, dnsmasq = start_up(topo, mintflow, tun_name, tmp_path, auto_route=False)
+    check_retry_brings_whole_answer(env, dnsmasq)
+
+
+def test_truncated_answer_retried_with_hijack(topo, mintflow, tun_name, tmp_path):
+    """dns.hijack takes TCP to port 53 from the TUN, but not our retry."""
+    env, dnsmasq = start_up(topo, mintflow, tun_name, tmp_path, hijack=True)
+    check_retry_brings_whole_answer(env, dnsmasq)
+
+
+def test_upstream_without_tcp_relays_tc(topo, mintflow, tun_name, tmp_path):
+    env, _ = start_up(topo, mintflow, tun_name, tmp_path, direct_dns=TC_ONLY4)
+    env.inet.ip("addr", "add", TC_ONLY4 + "/24", "dev", env.inet_if)
+    p = env.inet.popen([PYTHON, "-c", TC_RESPONDER, TC_ONLY4], name="tc-responder")
+    p.wait_output("listening", timeout=5)
+    t = time.monotonic()
+    out = dig(env, STACK4, "svc.mintflow.test", extra=["+ignore"])
+    assert time.monotonic() - t < 3.0, out
+    assert statuses(out) == ["NOERROR"] and "tc" in flags(out), out
+    st = tcp_stats(env.d)
+    assert st["upstream-retries"] == 1 and st["upstream-failures"] == 1, st
+    assert st["upstream-answers"] == 0 and st["truncated"] == 1, st
+    assert st["upstream-open"] == 0, st
