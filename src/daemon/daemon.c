@@ -82,6 +82,7 @@ static int load_profile(mf_daemon_t *d, const char *path)
 
 static void resolver_cfg(const mf_daemon_t *d, mf_resolver_cfg_t *cfg,
                          char *prefix, size_t prefix_size);
+static void watch_dns(mf_daemon_t *d);
 static void point_resolver(mf_daemon_t *d);
 static bool same_resolver(const mf_resolver_cfg_t *a, const mf_resolver_cfg_t *b);
 
@@ -98,7 +99,15 @@ static int reload(void *arg, const char *path, mf_out_t *out)
   int rv = mf_reload_run(&t, path, mono_ns(), out);
   d->profile = t.profile;
   d->approute = t.approute;
+  mf_dns_server_t *was = d->dns;
   d->dns = mf_dataplane_dns(&d->vm);
+  /* App Routing turned on or off: the host stack must hand TCP to the
+   * stack's addresses to the server there is now (or refuse it), never
+   * to the one the reload freed. */
+  if (d->dns != was) {
+    mf_hoststack_serve_local(d->vm.hs, NULL, NULL);
+    watch_dns(d);
+  }
   d->ctl_ctx.profile_source = d->profile->source;
   resolver_cfg(d, &after, after_prefix, sizeof(after_prefix));
   if (rv == 0 && !same_resolver(&before, &after)) {

@@ -223,6 +223,17 @@ def test_cidr_set_and_cidr_route_change(topo, mintflow, tun_name, tmp_path):
     assert f"profile: {d.profile}" in d.cli("show version")
 
 
+def tcp_dig(env, name):
+    """The A answer over TCP from the stack's server; "refused" when the
+    connection is refused, "no-answer" on anything else."""
+    r = env.app.run(["dig", "+tcp", "+time=3", "+tries=1", "+short", f"@{STACK4}",
+                     name, "A"], check=False, timeout=10)
+    if "connection refused" in r.stdout.lower():
+        return "refused"
+    words = r.stdout.split()
+    return words[0] if r.returncode == 0 and words else "no-answer"
+
+
 def test_app_routing_off_and_on(topo, mintflow, tun_name, tmp_path):
     """app_routing flipped by a reload: the DNS server stops (its host
     routes leave the FIB) and starts again."""
@@ -238,12 +249,15 @@ def test_app_routing_off_and_on(topo, mintflow, tun_name, tmp_path):
     assert "no DNS server" in d.cli("show dns")
     status, _ = dns.dig(env.app, STACK4, "vid.mintflow.test")
     assert status == "no-answer", status
+    assert tcp_dig(env, "vid.mintflow.test") == "refused"  # no server: RST
     assert curl_status(env, VID4)[0] == 0  # the CIDR routes carry it
 
     env.rewrite(app_routing=True, media_to="block")
     out = d.cli("reload")
     assert "app_routing started" in out, out
     resolve(env, "vid.mintflow.test", VID4)
+    # DNS over TCP reaches the new server (not the one the reload freed).
+    assert tcp_dig(env, "vid.mintflow.test") == VID4
     assert fib_routes(d, "dns") == {VID4: "block"}, d.cli("show ip fib")
     code, took = curl_status(env, VID4)
     assert code == 7 and took < 1.0, (code, took)
