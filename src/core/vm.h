@@ -39,6 +39,7 @@ typedef struct mf_vm {
   struct mf_fib *fib;
   struct mf_wg_main *wg;      /* WireGuard devices, NULL when none */
   struct mf_hoststack *hs;    /* the host stack behind direct, or NULL */
+  struct mf_dest_seen *dest_seen; /* tunnels' recent destinations, or NULL */
   struct mf_trace *trace;     /* NULL when nothing is traced */
   struct mf_capture *capture; /* NULL when no capture runs */
   uint32_t n_observers; /* trace and capture: 0 keeps the dispatcher lean */

@@ -14,6 +14,7 @@
 #include "fib/fib.h"
 #include "hoststack/hoststack.h"
 #include "ip/icmp_error.h"
+#include "routing/dest_seen.h"
 #include "wireguard/wg_device.h"
 
 static void add_interface(mf_vm_t *vm, const char *name, mf_if_type_t type)
@@ -80,7 +81,9 @@ static int start_wireguard(mf_vm_t *vm, const mf_profile_t *p)
   }
   vm->nodes[mf_graph_node_index(vm, "wg-output")].ctx = vm->wg;
   vm->nodes[mf_graph_node_index(vm, "wg-input")].ctx = vm->wg;
-  return 0;
+  /* DNS host routes to a tunnel live on while its flows do. */
+  vm->dest_seen = mf_dest_seen_create();
+  return vm->dest_seen ? 0 : -ENOMEM;
 }
 
 /* The host stack is cheap when idle (its pool and hash, no sockets until
@@ -199,6 +202,8 @@ void mf_dataplane_free(mf_vm_t *vm)
     free(vm->nodes[icmp].ctx);
   mf_wg_main_destroy(vm->wg);
   vm->wg = NULL;
+  mf_dest_seen_destroy(vm->dest_seen);
+  vm->dest_seen = NULL;
   mf_hoststack_destroy(vm->hs);
   vm->hs = NULL;
   if (vm->fib)

@@ -14,6 +14,7 @@
  *   (a TCP retry to an upstream has no timer of its own: the query's
  *   try-timeout closes it.) */
 #include "dns/dns_server_internal.h"
+#include "routing/dest_seen.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -482,13 +483,13 @@ void dns_server_install_routes(mf_dns_server_t *s, const dns_policy_t *pol,
 }
 
 /* The in-use oracle of the host routes: a host-stack session to the
- * address through the route's interface. Tunnels carry no host-stack
- * session, so their routes keep TTL plus grace exactly. */
+ * address through the route's interface; a route to a tunnel, while
+ * wg-output still sends packets to its address (routing/dest_seen.h). */
 void dns_server_routes_in_use(void *ctx, const mf_dns_route_probe_t *probes,
                               uint32_t n, bool *in_use, uint64_t now_ns)
 {
   const mf_dns_server_t *s = ctx;
-  mf_hs_remote_t q[MF_HS_REMOTE_BATCH];
+  mf_hs_remote_t q[MF_HS_REMOTE_BATCH] = {0};
   _Static_assert(MF_DNS_ROUTE_PROBE_BATCH <= MF_HS_REMOTE_BATCH,
                  "one host-stack pass per batch of routes");
   for (uint32_t k = 0; k < n; k++) {
@@ -497,6 +498,20 @@ void dns_server_routes_in_use(void *ctx, const mf_dns_route_probe_t *probes,
     q[k].if_index = probes[k].adj;
   }
   mf_hoststack_remotes_in_use(s->vm->hs, q, n, in_use, now_ns);
+  /* Through a tunnel: alive while packets to the address keep leaving,
+   * no further apart than the grace period (at least 2 s: the check runs
+   * once a second). */
+  uint32_t now_s = (uint32_t)(now_ns / 1000000000u) + 1;
+  uint32_t window = s->grace_s > 2 ? s->grace_s : 2;
+  uint32_t since = now_s > window ? now_s - window : 1;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t adj = probes[k].adj;
+    if (in_use[k] || adj >= s->vm->n_ifs || s->vm->ifs[adj].type != MF_IF_WIREGUARD)
+      continue;
+    in_use[k] = mf_dest_seen_since(s->vm->dest_seen,
+                                   probes[k].family == AF_INET6 ? 6 : 4,
+                                   probes[k].addr, since);
+  }
 }
 
 /* ---- AAAA without an IPv6 path ---- */

@@ -13,6 +13,7 @@
 #include "core/graph_rt.h"
 #include "fib/fib.h"
 #include "ip/headers.h"
+#include "routing/dest_seen.h"
 #include "ip/nat.h"
 #include "wireguard/wg_device.h"
 
@@ -164,6 +165,18 @@ static void seal_and_send(mf_wg_main_t *wm, mf_node_rt_t *node,
   bt->n = 0;
 }
 
+/* The inner destination, before sealing: the DNS server keeps a host
+ * route to a tunnel while packets to its address keep leaving. */
+static void note_destination(mf_dest_seen_t *seen, mf_buffer_t *b, uint32_t now_s)
+{
+  const uint8_t *pkt = mf_buffer_data(b);
+  if (b->flags & MF_BUFFER_F_IS_IP6)
+    mf_dest_seen_note(seen, 6, ((const mf_ip6_header_t *)pkt)->dst, now_s);
+  else
+    mf_dest_seen_note(seen, 4, (const uint8_t *)&((const mf_ip4_header_t *)pkt)->dst,
+                      now_s);
+}
+
 static uint32_t wg_output_fn(mf_vm_t *vm, mf_node_rt_t *node, uint32_t *buffers,
                              uint32_t n)
 {
@@ -181,10 +194,13 @@ static uint32_t wg_output_fn(mf_vm_t *vm, mf_node_rt_t *node, uint32_t *buffers,
   uint32_t drops[MF_FRAME_SIZE], n_drops = 0;
   /* Frames mostly hold one device's packets; a change of device flushes. */
   mf_wg_device_t *cur = NULL;
+  uint32_t now_s = (uint32_t)(now / 1000000000u) + 1; /* never 0 */
   for (uint32_t i = 0; i < n; i++) {
     mf_buffer_t *b = mf_buffer_get(&vm->pool, buffers[i]);
     uint8_t di = b->tx_if < MF_MAX_INTERFACES ? wm->dev_by_if[b->tx_if] : 0xff;
     mf_wg_device_t *d = di < wm->n_devs ? wm->devs[di] : NULL;
+    if (vm->dest_seen)
+      note_destination(vm->dest_seen, b, now_s);
     int err = d ? -2 : WG_OUTPUT_ERROR_NO_DEVICE;
     if (d && d != cur && bt->n)
       seal_and_send(wm, node, cur, bt, now);

@@ -28,14 +28,15 @@ STACK4 = "172.19.0.2"
 VPN_SITE4 = "10.100.0.7"  # a server on the VPN side, as the VPN DNS says
 
 
-def build(topo, mintflow, tun_name, workdir):
+def build(topo, mintflow, tun_name, workdir, vpn_ttl=60, grace=None):
     app, peer = topo.ns("app"), topo.ns("peer")
     topo.veth(app, [APP_VETH4 + "/24"], peer, [PEER_VETH4 + "/24"])
     our_priv, our_pub = wgpeer.genkey()
     wg = wgpeer.WgGo(topo, peer, workdir, addresses=[PEER4 + "/24", PEER6 + "/64"])
     wg.add_peer(our_pub, [OUR4 + "/32", OUR6 + "/128"], endpoint=f"{APP_VETH4}:{WG_PORT}")
     wg.start()
-    vpn_dns = dnsmasq(peer, workdir, "vpn-dns", PEER4, {"app.vpn.test": VPN_SITE4})
+    vpn_dns = dnsmasq(peer, workdir, "vpn-dns", PEER4, {"app.vpn.test": VPN_SITE4},
+                      ttl=vpn_ttl)
     direct_dns = dnsmasq(peer, workdir, "direct-dns", PEER_VETH4,
                          {"app.vpn.test": PEER_VETH4, "other.test": PEER_VETH4})
     iface = wgpeer.wg_interface(WG0, our_priv, [OUR4 + "/32", OUR6 + "/128"], [{
@@ -49,6 +50,7 @@ domain_sets:
 dns:
   vpn: ["{PEER4}"]
   direct: ["{PEER_VETH4}"]
+{f"  host_route_grace: {grace}" if grace is not None else ""}
 routes:
   - {{ domain_set: vpn, to: {WG0} }}
   - {{ cidr: {NET4}, to: {WG0} }}
@@ -87,3 +89,38 @@ def test_selective_vpn_split_dns(topo, mintflow, tun_name, tmp_path):
     # The tunnel carried the DNS exchange: counted on wg0 both ways.
     ifs = d.interfaces()
     assert ifs[WG0].tx_packets >= 1 and ifs[WG0].rx_packets >= 1, ifs
+
+
+def fib_dns(d):
+    """{address: rest of the line} of the DNS host routes via the tunnel."""
+    return {m.group(1): m.group(2) for m in re.finditer(
+        rf"^(\S+)/32\s+via {WG0}\s+source dns\s+priority \d+(.*)$",
+        d.cli("show ip fib"), re.M)}
+
+
+def wait_for(pred, timeout, step=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def test_tunnel_route_kept_while_packets_flow(topo, mintflow, tun_name, tmp_path):
+    """TTL 1 s + grace 2 s: a host route to the tunnel outlives them while
+    the app keeps sending to the address through it (a tunnel has no
+    session: its packets are the sign of life), and goes once they stop."""
+    app, d, _, _ = build(topo, mintflow, tun_name, str(tmp_path), vpn_ttl=1, grace=2)
+    status, addrs = dig(app, "app.vpn.test")
+    assert status == "NOERROR" and addrs == [VPN_SITE4], (status, addrs)
+    assert VPN_SITE4 in fib_dns(d), d.cli("show ip fib")
+    # One ping every 0.3 s for 6 s, through the tunnel (nobody answers:
+    # what counts is that packets leave for the address).
+    pinger = app.popen(["ping", "-n", "-i", "0.3", "-w", "6", VPN_SITE4], name="ping")
+    time.sleep(5)  # well past TTL + grace
+    routes = fib_dns(d)
+    assert VPN_SITE4 in routes and "kept" in routes[VPN_SITE4], d.cli("show ip fib")
+    pinger.wait(timeout=10)
+    # Quiet now: gone within the grace period and a second of rounding.
+    assert wait_for(lambda: VPN_SITE4 not in fib_dns(d), 6), d.cli("show dns routes")
