@@ -18,6 +18,7 @@
 #include "fib/fib.h"
 #include "ip/headers.h"
 #include "ip/nat.h"
+#include "wireguard/inner_gro.h"
 #include "wireguard/wg_device.h"
 
 #define WG_INPUT_ERRORS(_)                                                    \
@@ -48,7 +49,11 @@
   _(SPLIT_NO_BUFFERS, "split-no-buffers",                                     \
     "packet of a coalesced datagram lost: buffer pool empty")                 \
   _(GRO_DATAGRAMS, "gro-datagrams",                                           \
-    "datagrams read with several packets each (not a drop)")
+    "datagrams read with several packets each (not a drop)")                  \
+  _(TCP_COALESCED, "tcp-coalesced",                                           \
+    "TCP segments merged into a super-packet for the TUN (not a drop)")       \
+  _(TCP_NO_LARGE, "tcp-no-large-buffers",                                     \
+    "TCP segments not merged: no large buffer free (not a drop)")
 
 enum {
 #define _(sym, n, t) WG_INPUT_ERROR_##sym,
@@ -242,7 +247,7 @@ static uint16_t opened(mf_wg_main_t *wm, mf_node_rt_t *node, mf_wg_device_t *d,
 
 /* Opens packets pkt[0..n) of a read as one vector and sends each on. */
 static void open_chunk(mf_wg_main_t *wm, mf_node_rt_t *node, mf_wg_device_t *d,
-                       wg_in_scratch_t *s, const uint32_t *pkt,
+                       wg_in_scratch_t *s, uint32_t *pkt,
                        const uint8_t *dgram, uint32_t n)
 {
   mf_vm_t *vm = wm->vm;
@@ -264,6 +269,11 @@ static void open_chunk(mf_wg_main_t *wm, mf_node_rt_t *node, mf_wg_device_t *d,
                    ? opened(wm, node, d, s, i, b, &s->rx.from[dgram[i]], now)
                    : map_result(node, b, res);
   }
+  /* The TUN takes a flow's segments as one super-packet (inner_gro.h). */
+  mf_wg_gro_stats_t gs;
+  n = mf_wg_gro_coalesce(&vm->pool, pkt, nexts, n, WG_INPUT_NEXT_TUN_OUTPUT, &gs);
+  vm->errors[node->error_base + WG_INPUT_ERROR_TCP_COALESCED] += gs.merged;
+  vm->errors[node->error_base + WG_INPUT_ERROR_TCP_NO_LARGE] += gs.no_large;
   mf_graph_enqueue(vm, node, pkt, nexts, n);
 }
 
