@@ -100,6 +100,18 @@ static bool headers_match(const uint8_t *a, const uint8_t *p, const seg_t *s)
          memcmp(ta + 20, tp + 20, s->tcp_hlen - 20) == 0;
 }
 
+/* An IPv4 packet that may be fragmented on its way keeps the ID it came
+ * with only if the IDs count up (a re-segmenting kernel numbers from the
+ * first): Linux's rule. Atomic ones (DF) may carry any (RFC 6864 4.1). */
+static bool id_follows(const uint8_t *a, const uint8_t *p, const seg_t *s,
+                       uint32_t n_segs)
+{
+  if (s->ip_hlen != 20 || (p[6] & 0x40))
+    return true;
+  uint16_t first = (uint16_t)(a[4] << 8 | a[5]), id = (uint16_t)(p[4] << 8 | p[5]);
+  return id == (uint16_t)(first + n_segs);
+}
+
 static uint64_t pseudo_sum(const uint8_t *p, uint32_t ip_hlen, uint32_t tcp_len)
 {
   if (ip_hlen == 20) {
@@ -150,6 +162,7 @@ static bool try_merge(mf_buffer_pool_t *pool, uint32_t *bi, flow_t *f,
   const uint8_t *a = mf_buffer_data(sb), *p = mf_buffer_data(b);
   uint32_t a_hlen = (uint32_t)(a[s->ip_hlen + 12] >> 4) * 4u;
   if (s->seq != f->next_seq || s->payload > f->mss || a_hlen != s->tcp_hlen ||
+      !id_follows(a, p, s, f->n_segs) ||
       sb->current_length + s->payload > MF_WG_GRO_MAX_BYTES ||
       !headers_match(a, p, s) || !checksums_ok(p, b->current_length, s->ip_hlen))
     return false;

@@ -12,9 +12,10 @@
  * super-packet), each segment no longer than the first (a shorter one is
  * the last), IPv4 without options or fragments and with the same TOS, TTL
  * and DF, IPv6 with TCP right after the fixed header and the same class,
- * flow label and hop limit. A segment merges only with a correct IPv4
- * header checksum and TCP checksum (RFC 9293 3.1): the super-packet's
- * partial checksum tells the kernel the bytes were checked.
+ * flow label and hop limit; without DF, IPv4 IDs must count up. A segment
+ * merges only with a correct IPv4 header checksum and TCP checksum
+ * (RFC 9293 3.1): the super-packet's partial checksum tells the kernel
+ * the bytes were checked.
  *
  * Only with large buffers in the pool, which exist only when the TUN takes
  * super-packets (IFF_VNET_HDR offloads); otherwise nothing changes. */

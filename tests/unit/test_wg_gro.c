@@ -33,6 +33,7 @@ typedef struct {
   uint32_t payload;
   uint32_t tsval; /* timestamp option when nonzero */
   int bad_csum;
+  int no_df; /* may be fragmented: IDs matter */
 } seg_spec_t;
 
 static uint8_t payload_byte(uint32_t seq)
@@ -52,7 +53,7 @@ static uint32_t build(uint8_t *p, const seg_spec_t *s)
     ip->ver_ihl = 0x45;
     ip->total_length = htons((uint16_t)len);
     ip->id = htons(s->ip_id);
-    ip->frag = htons(0x4000); /* DF */
+    ip->frag = htons(s->no_df ? 0 : 0x4000); /* DF */
     ip->ttl = 64;
     ip->protocol = MF_IP_PROTO_TCP;
     uint8_t src[4] = {10, 100, 0, 2}, dst[4] = {10, 100, 0, (uint8_t)(1 + s->flow)};
@@ -302,6 +303,30 @@ static void test_size_limit_and_no_large(void **state)
   mf_buffer_pool_free(&plain);
 }
 
+static void test_ipv4_ids_without_df(void **state)
+{
+  fx_t *f = *state;
+  enum { N = 6 };
+  seg_spec_t s[N];
+  /* IDs 10, 11, 12 merge; 20 does not follow; 21 follows 20. With DF
+   * (the last two) any ID goes. */
+  const uint16_t ids[N] = {10, 11, 12, 20, 21, 99};
+  for (uint32_t i = 0; i < N; i++) {
+    s[i] = data_seg(0, i * 1000, 1000);
+    s[i].ip_id = ids[i];
+    s[i].no_df = i < 5;
+  }
+  uint32_t bi[N];
+  uint16_t nexts[N];
+  load(f, s, N, bi, nexts);
+  mf_wg_gro_stats_t st;
+  uint32_t n = mf_wg_gro_coalesce(&f->pool, bi, nexts, N, ARC, &st);
+  assert_int_equal(n, 3); /* 10-12 | 20-21 | 99 (DF differs from 21) */
+  assert_int_equal(mf_buffer_get(&f->pool, bi[0])->current_length, 52 + 3000);
+  assert_int_equal(mf_buffer_get(&f->pool, bi[1])->current_length, 52 + 2000);
+  mf_buffer_free(&f->pool, bi, n);
+}
+
 /* Random vectors: flows interleaved, gaps, short and pushed segments, a
  * few bad checksums and pure ACKs. Each output packet, cut again at its
  * gso_size, must yield exactly the input segments it took, in order. */
@@ -323,6 +348,7 @@ static void test_against_tso(void **state)
       s[i] = data_seg(fl, seq[fl], len);
       s[i].v6 = fl >= 3;
       s[i].ip_id = (uint16_t)id[fl]++;
+      s[i].no_df = fl == 1;
       if (rand() % 20 == 0)
         s[i].flags |= MF_TCP_PSH;
       if (rand() % 50 == 0)
@@ -392,6 +418,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_what_ends_a_super_packet, setup, teardown),
       cmocka_unit_test_setup_teardown(test_interleaved_flows_and_ipv6, setup, teardown),
       cmocka_unit_test_setup_teardown(test_size_limit_and_no_large, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_ipv4_ids_without_df, setup, teardown),
       cmocka_unit_test_setup_teardown(test_against_tso, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
