@@ -298,7 +298,8 @@ uint32_t mf_wg_udp_split(const mf_wg_udp_rx_t *rx, mf_buffer_pool_t *pool,
     dgram[k++] = (uint8_t)i;
     st->coalesced += segs > 1;
     for (uint32_t s = 1; s < segs; s++) {
-      if (used == n_extra || k == MF_WG_UDP_RX_MAX_PACKETS) {
+      /* Room stays for the first packet of every datagram still to come. */
+      if (used == n_extra || k + (n - 1 - i) >= MF_WG_UDP_RX_MAX_PACKETS) {
         st->no_buffers += segs - s;
         break;
       }
