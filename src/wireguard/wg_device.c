@@ -240,6 +240,7 @@ void mf_wg_peer_remove(mf_wg_main_t *wm, mf_wg_device_t *d, mf_wg_peer_t *p)
   /* What waited for its handshake will never go: counted, not silent. */
   mf_wg_output_count_given_up(wm->vm, p->n_staged);
   peer_wipe(wm->vm, p);
+  mf_wg_data_ctx_forget(&wm->data);
   /* Trailing free slots go, so loops over n_peers stay short. */
   while (d->n_peers && !d->peers[d->n_peers - 1].live)
     d->n_peers--;
