@@ -31,7 +31,6 @@ typedef struct {
   uint32_t mss; /* the first segment's payload */
   uint32_t n_segs;
   bool open;
-  bool checked; /* the first segment's checksums were found right */
   uint8_t key[36];
   uint8_t key_len;
 } flow_t;
@@ -123,23 +122,64 @@ static uint64_t pseudo_sum(const uint8_t *p, uint32_t ip_hlen, uint32_t tcp_len)
   return mf_csum_pseudo6(p + 8, p + 24, MF_IP_PROTO_TCP, tcp_len);
 }
 
-/* The IPv4 header and TCP checksums of packet p (len bytes) are right. */
-static bool checksums_ok(const uint8_t *p, uint32_t len, uint32_t ip_hlen)
+/* Copies len bytes from src to dst and returns their Internet checksum
+ * sum as mf_csum_add(0, src, len) would: one pass for both, eight bytes
+ * at a time with the carries counted (2^64 = 1 modulo 2^16 - 1). */
+uint64_t mf_wg_gro_copy_sum(uint8_t *dst, const uint8_t *src, size_t len)
+{
+  uint64_t s = 0, carries = 0, w;
+  for (; len >= 8; src += 8, dst += 8, len -= 8) {
+    memcpy(&w, src, 8);
+    memcpy(dst, &w, 8);
+    s += w;
+    carries += s < w;
+  }
+  /* The tail zero-padded: an odd last byte is the high byte of its
+   * 16-bit word, as RFC 1071 pads. */
+  w = 0;
+  memcpy(&w, src, len);
+  memcpy(dst, src, len);
+  s += w;
+  carries += s < w;
+  uint64_t folded = (s & 0xffffffffu) + (s >> 32) + carries;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return __builtin_bswap16(mf_csum_fold(folded));
+#else
+  return mf_csum_fold(folded);
+#endif
+}
+
+/* The IPv4 header and TCP checksums of segment p are right, given the
+ * sum of its payload. */
+static bool segment_ok(const uint8_t *p, uint32_t ip_hlen, uint32_t tcp_hlen,
+                       uint32_t payload, uint64_t payload_sum)
 {
   if (ip_hlen == 20 && !mf_ip4_header_csum_ok(p, 20))
     return false;
-  return mf_csum_ok(p + ip_hlen, len - ip_hlen, pseudo_sum(p, ip_hlen, len - ip_hlen));
+  uint64_t sum = pseudo_sum(p, ip_hlen, tcp_hlen + payload);
+  sum = mf_csum_add(sum, p + ip_hlen, tcp_hlen) + payload_sum;
+  return mf_csum_fold(sum) == 0xffff;
 }
 
-/* Moves the super-packet's first segment into a large buffer; false when
- * none is free. */
-static bool to_large(mf_buffer_pool_t *pool, uint32_t *bi, flow_t *f)
+/* Moves the super-packet's first segment into a large buffer, checking
+ * its checksums on the way: 1, or 0 when no large buffer is free, or -1
+ * when the segment is bad (it stays where it was). */
+static int to_large(mf_buffer_pool_t *pool, uint32_t *bi, flow_t *f,
+                    const seg_t *s)
 {
   uint32_t li = mf_buffer_alloc_large(pool);
   if (li == MF_BUFFER_INVALID)
-    return false;
+    return 0;
   mf_buffer_t *b = mf_buffer_get(pool, bi[f->pos]), *l = mf_buffer_get(pool, li);
-  memcpy(mf_buffer_data(l), mf_buffer_data(b), b->current_length);
+  const uint8_t *src = mf_buffer_data(b);
+  uint8_t *dst = mf_buffer_data(l);
+  uint32_t hl = s->ip_hlen + s->tcp_hlen, payload = b->current_length - hl;
+  memcpy(dst, src, hl);
+  uint64_t sum = mf_wg_gro_copy_sum(dst + hl, src + hl, payload);
+  if (!segment_ok(src, s->ip_hlen, s->tcp_hlen, payload, sum)) {
+    mf_buffer_free(pool, &li, 1);
+    return -1;
+  }
   l->current_length = b->current_length;
   l->flags = b->flags & ~(uint32_t)MF_BUFFER_F_OFFLOAD;
   l->rx_if = b->rx_if;
@@ -147,13 +187,15 @@ static bool to_large(mf_buffer_pool_t *pool, uint32_t *bi, flow_t *f)
   l->trace_id = b->trace_id;
   mf_buffer_free(pool, &bi[f->pos], 1);
   bi[f->pos] = li;
-  return true;
+  return 1;
 }
 
 static void finish(mf_buffer_pool_t *pool, const uint32_t *bi, flow_t *f,
                    mf_wg_gro_stats_t *st);
 
-/* Appends segment i to f's super-packet when the rule allows. */
+/* Appends segment i to f's super-packet when the rule allows. Its payload
+ * is copied past the super-packet's end and summed in the same pass; only
+ * a right checksum makes it part of the packet. */
 static bool try_merge(mf_buffer_pool_t *pool, uint32_t *bi, flow_t *f,
                       uint32_t i, const seg_t *s, mf_wg_gro_stats_t *st)
 {
@@ -163,23 +205,20 @@ static bool try_merge(mf_buffer_pool_t *pool, uint32_t *bi, flow_t *f,
   uint32_t a_hlen = (uint32_t)(a[s->ip_hlen + 12] >> 4) * 4u;
   if (s->seq != f->next_seq || s->payload > f->mss || a_hlen != s->tcp_hlen ||
       !id_follows(a, p, s, f->n_segs) ||
-      sb->current_length + s->payload > MF_WG_GRO_MAX_BYTES ||
-      !headers_match(a, p, s) || !checksums_ok(p, b->current_length, s->ip_hlen))
+      sb->current_length + s->payload > MF_WG_GRO_MAX_BYTES || !headers_match(a, p, s))
     return false;
-  if (!f->checked) {
-    if (!checksums_ok(a, sb->current_length, s->ip_hlen))
-      return false;
-    f->checked = true;
-  }
   if (f->n_segs == 1) {
-    if (!to_large(pool, bi, f)) {
-      st->no_large++;
+    int r = to_large(pool, bi, f, s);
+    st->no_large += r == 0;
+    if (r <= 0)
       return false;
-    }
     sb = mf_buffer_get(pool, bi[f->pos]);
   }
   uint8_t *dst = mf_buffer_data(sb);
-  memcpy(dst + sb->current_length, p + s->ip_hlen + s->tcp_hlen, s->payload);
+  uint32_t hl = s->ip_hlen + s->tcp_hlen;
+  uint64_t sum = mf_wg_gro_copy_sum(dst + sb->current_length, p + hl, s->payload);
+  if (!segment_ok(p, s->ip_hlen, s->tcp_hlen, s->payload, sum))
+    return false;
   sb->current_length += s->payload;
   if (s->flags & MF_TCP_PSH)
     dst[s->ip_hlen + 13] |= MF_TCP_PSH;

@@ -22,6 +22,7 @@
 #ifndef MF_WIREGUARD_INNER_GRO_H
 #define MF_WIREGUARD_INNER_GRO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/buffer.h"
@@ -45,5 +46,9 @@ typedef struct {
 uint32_t mf_wg_gro_coalesce(mf_buffer_pool_t *pool, uint32_t *bi,
                             uint16_t *nexts, uint32_t n, uint16_t arc,
                             mf_wg_gro_stats_t *st);
+
+/* Copies len bytes and returns what mf_csum_add(0, src, len) would: the
+ * merge checks a segment's checksum in the pass that copies it. */
+uint64_t mf_wg_gro_copy_sum(uint8_t *dst, const uint8_t *src, size_t len);
 
 #endif
