@@ -167,6 +167,11 @@ static bool segment_ok(const uint8_t *p, uint32_t ip_hlen, uint32_t tcp_hlen,
 static int to_large(mf_buffer_pool_t *pool, uint32_t *bi, flow_t *f,
                     const seg_t *s)
 {
+  /* A quarter of the large buffers stays for the TUN's reads and the
+   * host stack, which need them to make progress at all; merging is only
+   * a saving. */
+  if (pool->n_large_free <= pool->n_large / 4)
+    return 0;
   uint32_t li = mf_buffer_alloc_large(pool);
   if (li == MF_BUFFER_INVALID)
     return 0;

@@ -18,7 +18,8 @@
  * the bytes were checked.
  *
  * Only with large buffers in the pool, which exist only when the TUN takes
- * super-packets (IFF_VNET_HDR offloads); otherwise nothing changes. */
+ * super-packets (IFF_VNET_HDR offloads), and only while more than a
+ * quarter of them are free; otherwise packets pass as they are. */
 #ifndef MF_WIREGUARD_INNER_GRO_H
 #define MF_WIREGUARD_INNER_GRO_H
 
@@ -35,7 +36,7 @@
 typedef struct {
   uint32_t merged;   /* segments appended to a super-packet */
   uint32_t supers;   /* super-packets made */
-  uint32_t no_large; /* merges not done: no large buffer free */
+  uint32_t no_large; /* merges not done: no large buffer to spare */
 } mf_wg_gro_stats_t;
 
 /* Coalesces the packets bi[i] with nexts[i] == arc (whole IP packets,

@@ -302,6 +302,30 @@ static void test_size_limit_and_no_large(void **state)
   assert_int_equal(st.merged, 0);
   mf_buffer_free(&plain, bi, 4);
   mf_buffer_pool_free(&plain);
+  /* A quarter of the large buffers stays free: with 2 of 8 left, none is
+   * taken; with 3, one. */
+  mf_buffer_pool_t few;
+  uint32_t held[6];
+  assert_int_equal(mf_buffer_pool_init_large(&few, 64, 8), 0);
+  for (uint32_t i = 0; i < 6; i++)
+    held[i] = mf_buffer_alloc_large(&few);
+  for (int pass = 0; pass < 2; pass++) {
+    assert_int_equal(mf_buffer_alloc(&few, bi, 4), 4);
+    for (uint32_t i = 0; i < 4; i++) {
+      mf_buffer_t *b = mf_buffer_get(&few, bi[i]);
+      b->current_length = build(mf_buffer_data(b), &s[i]);
+      nexts[i] = ARC;
+    }
+    n = mf_wg_gro_coalesce(&few, bi, nexts, 4, ARC, &st);
+    assert_int_equal(n, pass == 0 ? 4 : 1);
+    assert_int_equal(st.no_large, pass == 0 ? 3 : 0);
+    mf_buffer_free(&few, bi, n);
+    if (pass == 0)
+      mf_buffer_free(&few, &held[5], 1); /* 3 free for the second pass */
+  }
+  mf_buffer_free(&few, held, 5);
+  assert_int_equal(few.n_large_free, few.n_large);
+  mf_buffer_pool_free(&few);
 }
 
 static void test_ipv4_ids_without_df(void **state)
