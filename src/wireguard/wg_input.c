@@ -89,6 +89,7 @@ static bool for_stack(const uint8_t *pkt, uint32_t l4, uint32_t total,
 typedef struct {
   mf_wg_udp_rx_t rx;
   uint32_t pkt[MF_WG_UDP_RX_MAX_PACKETS];  /* a read's packets, in order */
+  const uint8_t *src[MF_WG_UDP_RX_MAX_PACKETS]; /* where each one's bytes are */
   uint8_t dgram[MF_WG_UDP_RX_MAX_PACKETS]; /* each one's datagram: source */
   mf_wg_data_op_t ops[WG_INPUT_CHUNK];
   mf_wg_peer_t *peer[WG_INPUT_CHUNK];
@@ -167,15 +168,37 @@ static int inner_check(mf_wg_device_t *d, mf_wg_peer_t *p, mf_buffer_t *b)
 
 /* Classifies datagram i: data gets an op, the rest an error or the
  * control path. Returns the drop arc with b->error set, or 0xffff. */
+/* Puts a message the split left in the spill area (msg) into its buffer,
+ * whole, for whatever reads the buffer from here on; returns the buffer's
+ * copy. */
+static const uint8_t *settle(mf_buffer_t *b, const uint8_t *msg)
+{
+  uint8_t *buf = mf_buffer_data(b);
+  if (msg != buf)
+    memcpy(buf, msg, b->current_length);
+  return buf;
+}
+
+static uint16_t drop_settled(mf_node_rt_t *node, mf_buffer_t *b,
+                             const uint8_t *msg, uint32_t err)
+{
+  settle(b, msg);
+  return mf_graph_drop(node, b, err);
+}
+
+/* Classifies packet i (its bytes at msg: its buffer's data, or the spill
+ * area). A data message to open is read from msg and opened into its
+ * buffer, which receives its header only; everything else is settled in
+ * its buffer first. */
 static uint16_t classify(mf_wg_main_t *wm, mf_node_rt_t *node,
                          mf_wg_device_t *d, wg_in_scratch_t *s, uint32_t i,
-                         mf_buffer_t *b, const mf_sockaddr_t *from,
-                         uint32_t *n_ops, uint64_t now)
+                         mf_buffer_t *b, const uint8_t *msg,
+                         const mf_sockaddr_t *from, uint32_t *n_ops, uint64_t now)
 {
-  const uint8_t *msg = mf_buffer_data(b);
   uint32_t type = mf_wg_msg_type(msg, b->current_length);
   s->op_of[i] = UINT32_MAX;
   if (type >= MF_WG_MSG_INITIATION && type <= MF_WG_MSG_COOKIE) {
+    msg = settle(b, msg);
     static const uint8_t by_verdict[] = {
         [MF_WG_HS_ACCEPTED] = WG_INPUT_ERROR_HANDSHAKE,
         [MF_WG_HS_BAD_MAC1] = WG_INPUT_ERROR_BAD_MAC1,
@@ -192,16 +215,19 @@ static uint16_t classify(mf_wg_main_t *wm, mf_node_rt_t *node,
   }
   mf_wg_data_view_t v;
   if (type != MF_WG_MSG_DATA || mf_wg_msg_data_parse(msg, b->current_length, &v) < 0)
-    return mf_graph_drop(node, b, WG_INPUT_ERROR_BAD_MESSAGE);
+    return drop_settled(node, b, msg, WG_INPUT_ERROR_BAD_MESSAGE);
   mf_wg_peer_t *p = mf_wg_peer_by_index(d, v.receiver);
   mf_wg_keypair_t *kp = p ? mf_wg_keypairs_find(&p->kps, v.receiver) : NULL;
   if (!kp)
-    return mf_graph_drop(node, b, WG_INPUT_ERROR_UNKNOWN_INDEX);
+    return drop_settled(node, b, msg, WG_INPUT_ERROR_UNKNOWN_INDEX);
   if (!mf_wg_keypair_may_receive(kp, now))
-    return mf_graph_drop(node, b, WG_INPUT_ERROR_KEYPAIR_EXPIRED);
+    return drop_settled(node, b, msg, WG_INPUT_ERROR_KEYPAIR_EXPIRED);
+  uint8_t *buf = mf_buffer_data(b);
+  if (msg != buf)
+    memcpy(buf, msg, MF_WG_DATA_HEADER_LEN);
   uint32_t k = (*n_ops)++;
   s->ops[k] = (mf_wg_data_op_t){.kp = kp, .in = msg, .len = b->current_length,
-                                .out = (uint8_t *)msg + MF_WG_DATA_HEADER_LEN};
+                                .out = buf + MF_WG_DATA_HEADER_LEN};
   s->peer[k] = p;
   s->op_of[i] = k;
   return 0xffff;
@@ -247,7 +273,7 @@ static uint16_t opened(mf_wg_main_t *wm, mf_node_rt_t *node, mf_wg_device_t *d,
 
 /* Opens packets pkt[0..n) of a read as one vector and sends each on. */
 static void open_chunk(mf_wg_main_t *wm, mf_node_rt_t *node, mf_wg_device_t *d,
-                       wg_in_scratch_t *s, uint32_t *pkt,
+                       wg_in_scratch_t *s, uint32_t *pkt, const uint8_t **src,
                        const uint8_t *dgram, uint32_t n)
 {
   mf_vm_t *vm = wm->vm;
@@ -257,7 +283,7 @@ static void open_chunk(mf_wg_main_t *wm, mf_node_rt_t *node, mf_wg_device_t *d,
   for (uint32_t i = 0; i < n; i++) {
     mf_buffer_t *b = mf_buffer_get(&vm->pool, pkt[i]);
     mf_trace_mark(vm, node, b);
-    nexts[i] = classify(wm, node, d, s, i, b, &s->rx.from[dgram[i]], &n_ops, now);
+    nexts[i] = classify(wm, node, d, s, i, b, src[i], &s->rx.from[dgram[i]], &n_ops, now);
   }
   mf_wg_data_decrypt_vector(&wm->data, s->ops, n_ops);
   for (uint32_t i = 0; i < n; i++) {
@@ -316,13 +342,16 @@ static uint32_t wg_input_fn(mf_vm_t *vm, mf_node_rt_t *node, uint32_t *unused,
   uint32_t n = r > 0 ? (uint32_t)r : 0;
   mf_buffer_free(&vm->pool, bi + n, n_bufs - n);
   mf_wg_udp_split_t sp;
-  uint32_t n_pkts = mf_wg_udp_split(&s->rx, &vm->pool, bi, n, s->pkt, s->dgram, &sp);
+  /* A traced read keeps every packet's bytes in its buffer for the
+   * snapshots; otherwise data opens straight from the spill area. */
+  uint32_t n_pkts = mf_wg_udp_split(&s->rx, &vm->pool, bi, n, node->trace_remaining != 0,
+                                    s->pkt, s->src, s->dgram, &sp);
   errors[WG_INPUT_ERROR_GRO_DATAGRAMS] += sp.coalesced;
   errors[WG_INPUT_ERROR_SPLIT_NO_BUFFERS] += sp.no_buffers;
   drop_all(vm, node, sp.bad, sp.n_bad, WG_INPUT_ERROR_DATAGRAM_TOO_BIG);
   for (uint32_t k = 0; k < n_pkts; k += WG_INPUT_CHUNK) {
     uint32_t m = n_pkts - k < WG_INPUT_CHUNK ? n_pkts - k : WG_INPUT_CHUNK;
-    open_chunk(wm, node, d, s, s->pkt + k, s->dgram + k, m);
+    open_chunk(wm, node, d, s, s->pkt + k, s->src + k, s->dgram + k, m);
   }
   return n_pkts + sp.n_bad;
 }

@@ -272,8 +272,9 @@ static bool splittable(const mf_wg_udp_rx_t *rx, uint32_t i)
 }
 
 uint32_t mf_wg_udp_split(const mf_wg_udp_rx_t *rx, mf_buffer_pool_t *pool,
-                         const uint32_t *bi, uint32_t n, uint32_t *out,
-                         uint8_t *dgram, mf_wg_udp_split_t *st)
+                         const uint32_t *bi, uint32_t n, bool copy_all,
+                         uint32_t *out, const uint8_t **src, uint8_t *dgram,
+                         mf_wg_udp_split_t *st)
 {
   *st = (mf_wg_udp_split_t){0};
   if (n > MF_WG_UDP_RX_PLAIN)
@@ -293,8 +294,10 @@ uint32_t mf_wg_udp_split(const mf_wg_udp_rx_t *rx, mf_buffer_pool_t *pool,
     }
     uint32_t segs = mf_wg_udp_segments(rx->len[i], rx->gso[i]);
     uint32_t seg = segs > 1 ? rx->gso[i] : rx->len[i];
-    mf_buffer_get(pool, bi[i])->current_length = seg;
+    mf_buffer_t *first = mf_buffer_get(pool, bi[i]);
+    first->current_length = seg;
     out[k] = bi[i];
+    src[k] = mf_buffer_data(first);
     dgram[k++] = (uint8_t)i;
     st->coalesced += segs > 1;
     for (uint32_t s = 1; s < segs; s++) {
@@ -304,9 +307,15 @@ uint32_t mf_wg_udp_split(const mf_wg_udp_rx_t *rx, mf_buffer_pool_t *pool,
         break;
       }
       uint32_t off = s * seg, len = rx->len[i] - off < seg ? rx->len[i] - off : seg;
+      uint32_t head = (uint32_t)rx->iov[i][0].iov_len;
       mf_buffer_t *b = mf_buffer_get(pool, extra[used]);
-      copy_out(rx, i, off, len, mf_buffer_data(b));
       b->current_length = len;
+      if (!copy_all && off >= head) {
+        src[k] = (const uint8_t *)rx->iov[i][1].iov_base + (off - head);
+      } else {
+        copy_out(rx, i, off, len, mf_buffer_data(b));
+        src[k] = mf_buffer_data(b);
+      }
       out[k] = extra[used++];
       dgram[k++] = (uint8_t)i;
     }

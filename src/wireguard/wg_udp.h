@@ -156,13 +156,20 @@ typedef struct {
 } mf_wg_udp_split_t;
 
 /* Turns the n datagrams of the last read (in bi[]) into packets: out[k]
- * is a buffer holding one packet, dgram[k] the datagram it came from (its
- * source: rx->from[dgram[k]]), in order. A lone datagram keeps its buffer;
- * a coalesced one keeps its first segment there and copies each further
- * one into a buffer from the pool. Returns the number of packets (at most
- * n * MF_WG_UDP_MAX_SEGS, and MF_WG_UDP_RX_MAX_PACKETS). */
+ * is the buffer of one packet (current_length set), src[k] where its bytes
+ * are, dgram[k] the datagram it came from (its source:
+ * rx->from[dgram[k]]), in order. A lone datagram keeps its buffer; a
+ * coalesced one keeps its first segment there, and each further one gets
+ * a buffer from the pool: with copy_all, or when it straddles the end of
+ * the first buffer, its bytes are copied in (src[k] is the buffer's
+ * data); otherwise they stay in the spill area (src[k] points there,
+ * valid until the next read) for the caller to take what it needs, which
+ * saves a copy of packets that are opened straight into their buffer.
+ * Returns the number of packets (at most n * MF_WG_UDP_MAX_SEGS, and
+ * MF_WG_UDP_RX_MAX_PACKETS). */
 uint32_t mf_wg_udp_split(const mf_wg_udp_rx_t *rx, mf_buffer_pool_t *pool,
-                         const uint32_t *bi, uint32_t n, uint32_t *out,
-                         uint8_t *dgram, mf_wg_udp_split_t *st);
+                         const uint32_t *bi, uint32_t n, bool copy_all,
+                         uint32_t *out, const uint8_t **src, uint8_t *dgram,
+                         mf_wg_udp_split_t *st);
 
 #endif

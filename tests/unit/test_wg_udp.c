@@ -238,18 +238,29 @@ static void lay_out(split_fx *f, uint32_t i, uint32_t bi, const uint32_t *sizes,
   f->rx.gso[i] = gso;
 }
 
-static void check_packet(split_fx *f, uint32_t bi, uint32_t id, uint32_t size)
+/* Packet bi's length, and its bytes where src says: the buffer's data,
+ * or (only when not copy_all) inside its datagram's spill area. */
+static void check_at(split_fx *f, uint32_t bi, const uint8_t *src, bool copy_all,
+                     uint32_t id, uint32_t size)
 {
   mf_buffer_t *b = mf_buffer_get(&f->pool, bi);
   assert_int_equal(b->current_length, size);
+  if (src != mf_buffer_data(b)) {
+    assert_false(copy_all);
+    assert_true(src >= f->spill && src + size <= f->spill + 4 * (size_t)MF_WG_UDP_SPILL);
+  }
   for (uint32_t j = 0; j < size; j++)
-    if (mf_buffer_data(b)[j] != pattern(id, j))
+    if (src[j] != pattern(id, j))
       fail_msg("packet %u byte %u", id, j);
 }
 
-static void test_split_mixed_read(void **state)
+static void check_packet(split_fx *f, uint32_t bi, uint32_t id, uint32_t size)
 {
-  split_fx *f = *state;
+  check_at(f, bi, mf_buffer_data(mf_buffer_get(&f->pool, bi)), true, id, size);
+}
+
+static void split_mixed_read(split_fx *f, bool copy_all)
+{
   uint32_t bi[4];
   assert_int_equal(mf_buffer_alloc(&f->pool, bi, 4), 4);
   /* 0: alone; 1: 40 segments of 1452 and a short one (most in the spill,
@@ -264,33 +275,46 @@ static void test_split_mixed_read(void **state)
   lay_out(f, 2, bi[2], &one, 1, 200, 1452);
   lay_out(f, 3, bi[3], small, 3, 300, 96);
   uint32_t out[MF_WG_UDP_RX_MAX_PACKETS];
+  const uint8_t *src[MF_WG_UDP_RX_MAX_PACKETS];
   uint8_t dg[MF_WG_UDP_RX_MAX_PACKETS];
   mf_wg_udp_split_t st;
   uint32_t free0 = f->pool.n_free;
-  uint32_t n = mf_wg_udp_split(&f->rx, &f->pool, bi, 4, out, dg, &st);
+  uint32_t n = mf_wg_udp_split(&f->rx, &f->pool, bi, 4, copy_all, out, src, dg, &st);
   assert_int_equal(n, 1 + 41 + 1 + 3);
   assert_int_equal(st.coalesced, 2);
   assert_int_equal(st.no_buffers, 0);
   assert_int_equal(st.n_bad, 0);
   /* Exactly the further segments came from the pool. */
   assert_int_equal(free0 - f->pool.n_free, 40 + 2);
-  uint32_t k = 0;
+  uint32_t k = 0, in_spill = 0;
   assert_int_equal(out[k], bi[0]);
   assert_int_equal(dg[k], 0);
-  check_packet(f, out[k++], 0, lone);
+  check_at(f, out[k], src[k], copy_all, 0, lone);
+  k++;
   assert_int_equal(out[k], bi[1]); /* the first segment stays in place */
   for (uint32_t p = 0; p < 41; p++, k++) {
     assert_int_equal(dg[k], 1);
-    check_packet(f, out[k], 100 + p, big[p]);
+    check_at(f, out[k], src[k], copy_all, 100 + p, big[p]);
+    in_spill += src[k] != mf_buffer_data(mf_buffer_get(&f->pool, out[k]));
   }
+  /* Segment 1 straddles the buffer's end and is copied; 2..40 are whole
+   * in the spill. */
+  assert_int_equal(in_spill, copy_all ? 0 : 39);
   assert_int_equal(out[k], bi[2]);
-  check_packet(f, out[k++], 200, one);
+  check_at(f, out[k], src[k], copy_all, 200, one);
+  k++;
   for (uint32_t p = 0; p < 3; p++, k++) {
     assert_int_equal(dg[k], 3);
-    check_packet(f, out[k], 300 + p, small[p]);
+    check_at(f, out[k], src[k], copy_all, 300 + p, small[p]);
   }
   mf_buffer_free(&f->pool, out, n);
   assert_int_equal(f->pool.n_free, f->pool.n_total);
+}
+
+static void test_split_mixed_read(void **state)
+{
+  split_mixed_read(*state, true);
+  split_mixed_read(*state, false);
 }
 
 static void test_split_bad_and_short_pool(void **state)
@@ -310,9 +334,10 @@ static void test_split_bad_and_short_pool(void **state)
   uint32_t hold[256];
   uint32_t n_hold = mf_buffer_alloc(&f->pool, hold, f->pool.n_free - 1);
   uint32_t out[16];
+  const uint8_t *src[16];
   uint8_t dg[16];
   mf_wg_udp_split_t st;
-  uint32_t n = mf_wg_udp_split(&f->rx, &f->pool, bi, 4, out, dg, &st);
+  uint32_t n = mf_wg_udp_split(&f->rx, &f->pool, bi, 4, true, out, src, dg, &st);
   assert_int_equal(n, 2);
   assert_int_equal(st.no_buffers, 1);
   assert_int_equal(st.n_bad, 3);
@@ -347,9 +372,10 @@ static void test_split_bound(void **state)
     rx->gso[i] = 96;
   }
   static uint32_t out[MF_WG_UDP_RX_MAX_PACKETS];
+  static const uint8_t *src[MF_WG_UDP_RX_MAX_PACKETS];
   static uint8_t dg[MF_WG_UDP_RX_MAX_PACKETS];
   mf_wg_udp_split_t st;
-  uint32_t n = mf_wg_udp_split(rx, &pool, bi, MF_WG_UDP_RX_PLAIN, out, dg, &st);
+  uint32_t n = mf_wg_udp_split(rx, &pool, bi, MF_WG_UDP_RX_PLAIN, false, out, src, dg, &st);
   assert_int_equal(n, MF_WG_UDP_RX_MAX_PACKETS);
   assert_int_equal(st.no_buffers, MF_WG_UDP_RX_PLAIN * 20 - MF_WG_UDP_RX_MAX_PACKETS);
   for (uint32_t i = 0, k = 0; i < MF_WG_UDP_RX_PLAIN; i++) {
@@ -419,8 +445,9 @@ static uint32_t round_trip(mf_buffer_pool_t *pool, bool offload, const uint32_t 
     assert_true(r >= 0);
     mf_buffer_free(pool, rb + r, m - (uint32_t)r);
     uint8_t dg[MF_WG_UDP_RX_MAX_PACKETS];
+    const uint8_t *src[MF_WG_UDP_RX_MAX_PACKETS];
     mf_wg_udp_split_t sst;
-    uint32_t np = mf_wg_udp_split(rx, pool, rb, (uint32_t)r, got + k, dg, &sst);
+    uint32_t np = mf_wg_udp_split(rx, pool, rb, (uint32_t)r, true, got + k, src, dg, &sst);
     assert_int_equal(sst.n_bad, 0);
     for (uint32_t i = 0; i < np; i++) {
       /* Every packet knows where it came from. */
