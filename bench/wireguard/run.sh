@@ -13,6 +13,9 @@
 #   BENCH_TUN_MTU=1420       the daemon's TUN MTU; above its wireguard mtu
 #                            (1420 by default) full-size TCP segments are
 #                            dropped as too-big and TCP stalls
+#   BENCH_BUILD=build        the build directory to build and use
+#   BENCH_MINTFLOW=PATH      a mintflow binary to measure instead of the
+#                            build's (an older build, for before/after)
 # Figures vary from run to run on a shared machine: compare only figures
 # of one run. Profiles, logs, iperf3 JSON and results.json stay in the
 # directory printed at the start.
@@ -32,12 +35,14 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 
+build=${BENCH_BUILD:-build}
 scripts/setup.sh build
-scripts/build.sh build --buildtype=debugoptimized
+scripts/build.sh "$build" --buildtype=debugoptimized
+mintflow=${BENCH_MINTFLOW:-$(realpath "$build")/mintflow}
 
 out=$(mktemp -d /tmp/mf-wg-bench.XXXXXX)
 gcc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Isrc \
-  bench/wireguard/encrypt_bench.c build/libmintflow.a \
+  bench/wireguard/encrypt_bench.c "$build/libmintflow.a" \
   $(pkg-config --libs libcrypto libfyaml libmnl libpcap) -lpthread \
   -o "$out/encrypt_bench"
 
@@ -69,4 +74,4 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 /usr/bin/python3 bench/wireguard/tunnel_bench.py --out "$out" --seconds "$secs" \
-  --mintflow "$PWD/build/mintflow" --encrypt-bench "$out/encrypt_bench"
+  --mintflow "$mintflow" --encrypt-bench "$out/encrypt_bench"

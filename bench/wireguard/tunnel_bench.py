@@ -206,6 +206,11 @@ class MintflowEnd:
         self.sock = os.path.join(args.out, f"mf-{side}.sock")
         self.run_dir = os.path.join(args.out, f"mf-{side}-run")
         self.profile = os.path.join(args.out, f"mf-{side}.yaml")
+        # The wg(8) API socket, /var/run/wireguard/NAME.sock, is shared by
+        # all namespaces: two daemons that both call their interface wg0
+        # collide and the second exits. A name per side and per run (at
+        # most 15 characters, as every Linux interface name).
+        self.wg_name = f"mf{side}{os.getpid()}"[:15]
         self.proc = None
 
     def write_profile(self):
@@ -218,7 +223,7 @@ class MintflowEnd:
   auto_route: true
   exclude_lan: false
 interfaces:
-  - name: wg0
+  - name: {self.wg_name}
     type: wireguard
     private_key_file: {self.keys.priv_file[self.side]}
     listen_port: {WG_PORT}
@@ -230,7 +235,7 @@ interfaces:
   - {{name: rej, type: reject}}
 routes:
   - {{cidr: 0.0.0.0/0, to: rej}}
-  - {{cidr: 10.100.0.0/24, to: wg0}}
+  - {{cidr: 10.100.0.0/24, to: {self.wg_name}}}
 """
         with open(self.profile, "w") as f:
             f.write(text)

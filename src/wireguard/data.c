@@ -20,10 +20,8 @@ const char *mf_wg_data_result_name(mf_wg_data_result_t r)
 
 int mf_wg_data_ctx_init(mf_wg_data_ctx_t *c)
 {
-  const EVP_CIPHER *cipher = mf_wg_aead_cipher();
-  c->evp = cipher ? EVP_CIPHER_CTX_new() : NULL;
-  /* Bind the cipher now; per packet only key and nonce change. */
-  if (!c->evp || EVP_EncryptInit_ex(c->evp, cipher, NULL, NULL, NULL) != 1) {
+  memset(c, 0, sizeof(*c));
+  if (mf_wg_aead_ctx_init(&c->seal, 1) < 0 || mf_wg_aead_ctx_init(&c->open, 0) < 0) {
     mf_wg_data_ctx_fini(c);
     return -1;
   }
@@ -32,8 +30,14 @@ int mf_wg_data_ctx_init(mf_wg_data_ctx_t *c)
 
 void mf_wg_data_ctx_fini(mf_wg_data_ctx_t *c)
 {
-  EVP_CIPHER_CTX_free(c->evp); /* cleanses the last key schedule */
-  c->evp = NULL;
+  mf_wg_aead_ctx_fini(&c->seal);
+  mf_wg_aead_ctx_fini(&c->open);
+}
+
+void mf_wg_data_ctx_forget(mf_wg_data_ctx_t *c)
+{
+  mf_wg_aead_ctx_forget(&c->seal);
+  mf_wg_aead_ctx_forget(&c->open);
 }
 
 mf_wg_data_result_t mf_wg_data_encrypt(mf_wg_data_ctx_t *c,
@@ -44,8 +48,8 @@ mf_wg_data_result_t mf_wg_data_encrypt(mf_wg_data_ctx_t *c,
   if (!kp->live || !kp->may_send || counter >= MF_WG_REJECT_AFTER_MESSAGES)
     return MF_WG_DATA_E_EXPIRED;
   /* Seal first: in place, the header's bytes are not the plaintext's. */
-  if (mf_wg_aead_seal(c->evp, out + MF_WG_DATA_HEADER_LEN,
-                      kp->session.send_key, counter, plain, len, NULL, 0) < 0)
+  if (mf_wg_aead_ctx_seal(&c->seal, out + MF_WG_DATA_HEADER_LEN,
+                          kp->session.send_key, counter, plain, len) < 0)
     return MF_WG_DATA_E_CRYPTO;
   mf_wg_msg_data_t h = {
       .type = mf_wg_le32(MF_WG_MSG_DATA),
@@ -72,8 +76,8 @@ static mf_wg_data_result_t decrypt_one(mf_wg_data_ctx_t *c,
   /* Cheap refusal before any cipher work (section 5.4.6). */
   if (v.counter >= MF_WG_REJECT_AFTER_MESSAGES)
     return MF_WG_DATA_E_EXPIRED;
-  if (mf_wg_aead_open(c->evp, out, kp->session.recv_key, v.counter,
-                      v.payload, v.payload_len, NULL, 0) < 0)
+  if (mf_wg_aead_ctx_open(&c->open, out, kp->session.recv_key, v.counter,
+                          v.payload, v.payload_len) < 0)
     return MF_WG_DATA_E_AUTH;
   /* Only an authentic counter may move the window. */
   if (!mf_wg_replay_check(&kp->replay, v.counter)) {

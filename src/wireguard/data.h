@@ -1,18 +1,19 @@
 /* Transport data messages (whitepaper section 5.4.6): sealing IP packets
  * under a keypair and opening them, one at a time or a vector at a time.
  *
- * The EVP context is the caller's, made once per worker: per-packet
+ * The cipher contexts are the caller's, made once per worker: per-packet
  * context allocation and cipher fetching would cost more than the
- * cipher. Encryption works in place when out + 16 == plain: the packet
+ * cipher; they keep their key between packets (aead_ctx.h). Encryption
+ * works in place when out + 16 == plain: the packet
  * sits in a buffer with headroom for the header and tailroom for the tag.
  * Decryption works in place when out == msg + 16. */
 #ifndef MF_WIREGUARD_DATA_H
 #define MF_WIREGUARD_DATA_H
 
-#include <openssl/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wireguard/aead_ctx.h"
 #include "wireguard/keypairs.h"
 
 /* Drop reasons of the data path, declared once for the enum and the
@@ -37,12 +38,15 @@ typedef enum {
 const char *mf_wg_data_result_name(mf_wg_data_result_t r);
 
 typedef struct {
-  EVP_CIPHER_CTX *evp;
+  mf_wg_aead_ctx_t seal, open;
 } mf_wg_data_ctx_t;
 
-/* 0, or -1 when OpenSSL cannot make the context. */
+/* 0, or -1 when OpenSSL cannot make the contexts. */
 int mf_wg_data_ctx_init(mf_wg_data_ctx_t *c);
 void mf_wg_data_ctx_fini(mf_wg_data_ctx_t *c);
+/* Wipes the keys the contexts keep from the last packets (call when
+ * keypairs are zeroed, whitepaper section 6.3). */
+void mf_wg_data_ctx_forget(mf_wg_data_ctx_t *c);
 
 /* Section 5.4.6: the plaintext is zero-padded to a multiple of 16, but
  * never past the MTU. */

@@ -122,6 +122,7 @@ static mf_wg_device_t *device_create(const mf_profile_t *pr, const mf_iface_cfg_
       goto fail;
   if (mf_udp_open(&d->sock, c->listen_port, d->fwmark, err, errlen) < 0)
     goto fail;
+  mf_wg_udp_offload_setup(d->sock.fd, &d->udp_off);
   return d;
 fail:
   mf_udp_close(&d->sock);
@@ -196,7 +197,7 @@ void mf_wg_main_destroy(mf_wg_main_t *wm)
     device_destroy(wm->vm, wm->devs[i]);
   mf_wg_data_ctx_fini(&wm->data);
   free(wm->out_scratch);
-  free(wm->in_scratch);
+  mf_wg_input_free_scratch(wm);
   free(wm);
 }
 
@@ -239,6 +240,7 @@ void mf_wg_peer_remove(mf_wg_main_t *wm, mf_wg_device_t *d, mf_wg_peer_t *p)
   /* What waited for its handshake will never go: counted, not silent. */
   mf_wg_output_count_given_up(wm->vm, p->n_staged);
   peer_wipe(wm->vm, p);
+  mf_wg_data_ctx_forget(&wm->data);
   /* Trailing free slots go, so loops over n_peers stay short. */
   while (d->n_peers && !d->peers[d->n_peers - 1].live)
     d->n_peers--;
@@ -262,6 +264,8 @@ void mf_wg_device_replace_socket(mf_wg_device_t *d, mf_udp_t *u)
   }
   d->sock.port = u->port;
   u->fd = -1;
+  /* A new socket: its options start afresh, and so does what it refused. */
+  mf_wg_udp_offload_setup(d->sock.fd, &d->udp_off);
 }
 
 uint32_t mf_wg_peer_stage(mf_wg_peer_t *p, uint32_t bi)

@@ -23,6 +23,7 @@
 #include "wireguard/keypairs.h"
 #include "wireguard/noise.h"
 #include "wireguard/timers.h"
+#include "wireguard/wg_udp.h"
 
 #define MF_WG_MAX_PEERS MF_PROFILE_MAX_WG_PEERS
 /* Routes of a device's allowed-IPs table: every peer full. */
@@ -68,6 +69,7 @@ typedef struct {
   mf_wg_identity_t id;
   mf_wg_cookie_checker_t cookie;
   mf_udp_t sock;
+  mf_wg_udp_offload_t udp_off; /* what sock's kernel offloads allow */
   uint32_t fwmark;
   uint32_t mtu;
   bool has4, has6;
@@ -159,6 +161,8 @@ void mf_wg_peer_want_handshake(mf_wg_main_t *wm, mf_wg_device_t *d,
 /* Holds buffer bi until p has a keypair; the oldest gives way when full
  * (returned, for the caller to drop), else MF_BUFFER_INVALID. */
 uint32_t mf_wg_peer_stage(mf_wg_peer_t *p, uint32_t bi);
+/* Frees wg-input's per-worker scratch (its receive areas included). */
+void mf_wg_input_free_scratch(mf_wg_main_t *wm);
 /* Counts packets dropped because their handshake was given up. */
 void mf_wg_output_count_given_up(mf_vm_t *vm, uint32_t n);
 /* Empties p's queue of held packets into out[MF_WG_STAGED_MAX], oldest

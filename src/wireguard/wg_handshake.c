@@ -221,6 +221,8 @@ static void peer_tick(mf_wg_main_t *wm, mf_wg_device_t *d, mf_wg_peer_t *p,
     mf_wg_dropped_t dropped;
     mf_wg_keypairs_clear(&p->kps, &dropped);
     mf_wg_noise_handshake_clear(&p->hs);
+    /* The worker's cipher contexts may still hold one of those keys. */
+    mf_wg_data_ctx_forget(&wm->data);
   }
 }
 

@@ -2,7 +2,8 @@
  * the interface's own source address (the TUN's is rewritten), finds its
  * peer by cryptokey routing on the destination, and is sealed in place
  * under the peer's current keypair (header in the headroom, padding and
- * tag in the tailroom); the vector leaves by one sendmmsg per device. A
+ * tag in the tailroom); the vector leaves by one sendmmsg per device, a
+ * peer's consecutive packets as segmented datagrams (wg_udp.h). A
  * peer without a usable keypair holds the packet (bounded) and starts a
  * handshake: traffic for a tunnel that is down is never sent elsewhere.
  * Uses: tx_if. Packets leave the graph here; those larger than the tunnel
@@ -30,7 +31,11 @@
   _(ENCRYPT_FAILED, "encrypt-failed", "sealing failed")                       \
   _(SEND_FAILED, "send-failed", "the socket did not take the packet")        \
   _(GAVE_UP, "handshake-gave-up",                                             \
-    "held for a handshake that never completed (Rekey-Attempt-Time)")
+    "held for a handshake that never completed (Rekey-Attempt-Time)")         \
+  _(GSO_DATAGRAMS, "gso-datagrams",                                           \
+    "datagrams sent with several packets each (not a drop)")                  \
+  _(GSO_REFUSED, "gso-refused",                                               \
+    "the kernel refused UDP segmentation: off for this socket (not a drop)")
 
 enum {
 #define _(sym, n, t) WG_OUTPUT_ERROR_##sym,
@@ -49,7 +54,10 @@ typedef struct {
   mf_wg_data_op_t ops[MF_FRAME_SIZE];
   mf_wg_peer_t *peer[MF_FRAME_SIZE];
   uint32_t n;
+  mf_wg_udp_tx_t tx;
 } wg_batch_t;
+
+_Static_assert(MF_FRAME_SIZE <= MF_WG_UDP_TX_MAX, "a send takes a frame");
 
 static void count(mf_vm_t *vm, mf_node_rt_t *node, uint32_t err)
 {
@@ -155,12 +163,13 @@ static void seal_and_send(mf_wg_main_t *wm, mf_node_rt_t *node,
     bt->bi[ok] = bt->bi[i];
     bt->to[ok++] = bt->to[i];
   }
-  int sent = mf_udp_send_batch(&d->sock, &vm->pool, bt->bi, ok, bt->to);
-  if (sent < 0)
-    sent = 0;
-  for (uint32_t i = (uint32_t)sent; i < ok; i++)
-    count(vm, node, WG_OUTPUT_ERROR_SEND_FAILED);
-  vm->ifs[d->if_index].drops += ok - (uint32_t)sent;
+  mf_wg_udp_tx_stats_t st;
+  mf_wg_udp_send(d->sock.fd, &d->udp_off, &bt->tx, &vm->pool, bt->bi, ok,
+                 bt->to, &st);
+  vm->errors[node->error_base + WG_OUTPUT_ERROR_SEND_FAILED] += ok - st.sent;
+  vm->errors[node->error_base + WG_OUTPUT_ERROR_GSO_DATAGRAMS] += st.gso_datagrams;
+  vm->errors[node->error_base + WG_OUTPUT_ERROR_GSO_REFUSED] += st.gso_refused;
+  vm->ifs[d->if_index].drops += ok - st.sent;
   mf_buffer_free(&vm->pool, bt->bi, ok);
   bt->n = 0;
 }

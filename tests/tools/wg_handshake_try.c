@@ -535,7 +535,7 @@ static void tunnel_close(tunnel_t *t)
 {
   if (t->fd >= 0)
     close(t->fd);
-  if (t->data.evp)
+  if (t->data.seal.evp || t->data.open.evp)
     mf_wg_data_ctx_fini(&t->data);
   mf_wg_keypairs_clear(&t->kps, NULL);
   mf_wg_noise_handshake_clear(&t->hs);
