@@ -476,7 +476,7 @@ def profile_section(text, key):
 
 def documented_hoststack(mintflow):
     """The hoststack defaults as the default profile documents them, in
-    its commented-out section (`#   tcp_rx_buffer: 256KiB  # ...`)."""
+    its commented-out section (`#   tcp_rx_buffer: 1MiB  # ...`)."""
     text = run([mintflow, "profile", "default"], check=False).stdout
     lines, inside = [], False
     for ln in text.splitlines():

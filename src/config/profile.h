@@ -93,7 +93,7 @@ typedef struct {
 typedef struct {
   uint32_t max_sessions;          /* default 16384; 16..65536 */
   uint32_t tcp_rx_buffer;         /* bytes, power of two 4096..16777216;
-                                     default 262144 */
+                                     default 1048576 */
   uint32_t tcp_tx_buffer;         /* same rules and default */
   uint64_t tcp_memory;            /* budget of all TCP rings; default
                                      268435456; at least tcp_rx_buffer +

@@ -236,8 +236,8 @@ static void test_routes_masked_and_ordered(void **state)
 static void assert_hoststack_defaults(const mf_hoststack_cfg_t *hs)
 {
   assert_int_equal(hs->max_sessions, 16384);
-  assert_int_equal(hs->tcp_rx_buffer, 262144);
-  assert_int_equal(hs->tcp_tx_buffer, 262144);
+  assert_int_equal(hs->tcp_rx_buffer, 1048576);
+  assert_int_equal(hs->tcp_tx_buffer, 1048576);
   assert_int_equal(hs->tcp_memory, 268435456);
   assert_int_equal(hs->tcp_connect_timeout_s, 10);
   assert_int_equal(hs->tcp_idle_timeout_s, 7200);
@@ -305,9 +305,9 @@ static void test_hoststack_all_keys(void **state)
        4096, 8192},
       {"{tcp_rx_buffer: 16MiB, tcp_tx_buffer: 16777216, tcp_memory: 32MiB}",
        16777216, 16777216, 33554432},
-      {"{tcp_memory: 64GiB}", 262144, 262144, 68719476736ull},
-      {"{tcp_memory: 524288}", 262144, 262144, 524288},
-      {"{tcp_rx_buffer: 0008KiB, tcp_memory: 1 MiB}", 8192, 262144, 1048576},
+      {"{tcp_memory: 64GiB}", 1048576, 1048576, 68719476736ull},
+      {"{tcp_memory: 2097152}", 1048576, 1048576, 2097152},
+      {"{tcp_rx_buffer: 0008KiB, tcp_memory: 2 MiB}", 8192, 1048576, 2097152},
   };
   for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
     char yaml[256];
@@ -394,7 +394,7 @@ static void test_hoststack_dump(void **state)
   assert_non_null(strstr(out, "hoststack:\n"
                               "  max_sessions: 100\n"
                               "  tcp_rx_buffer: 2MiB\n"
-                              "  tcp_tx_buffer: 256KiB\n"
+                              "  tcp_tx_buffer: 1MiB\n"
                               "  tcp_memory: 10000000\n"
                               "  tcp_connect_timeout: 10\n"
                               "  tcp_idle_timeout: 0  # never\n"
@@ -418,7 +418,7 @@ static void test_hoststack_dump(void **state)
   static const struct {
     const char *yaml;
   } odd[] = {{"hoststack: {tcp_memory: 1GiB}\ndebug: {tun_drop: 1}\n"},
-             {"hoststack: {tcp_memory: 1048577}\ndebug: {tun_drop: "
+             {"hoststack: {tcp_memory: 2097153}\ndebug: {tun_drop: "
               "0.000001}\n"},
              {"hoststack: {tcp_memory: 3072KiB}\ndebug: {tun_drop: "
               "0.999999}\n"}};
@@ -728,10 +728,10 @@ static const error_case_t error_cases[] = {
      "t.yaml:2:15: tcp_memory: 4KiB is out of range (8KiB..64GiB)"},
     {"hoststack:\n  tcp_memory: 65GiB\n" TAIL,
      "t.yaml:2:15: tcp_memory: 65GiB is out of range (8KiB..64GiB)"},
-    {"hoststack:\n  tcp_memory: 256KiB\n" TAIL,
-     "t.yaml:2:15: tcp_memory: 256KiB is less than tcp_rx_buffer + "
-     "tcp_tx_buffer (512KiB)"},
-    {"hoststack:\n  tcp_memory: 1MiB\n  tcp_rx_buffer: 1MiB\n" TAIL,
+    {"hoststack:\n  tcp_memory: 1MiB\n" TAIL,
+     "t.yaml:2:15: tcp_memory: 1MiB is less than tcp_rx_buffer + "
+     "tcp_tx_buffer (2MiB)"},
+    {"hoststack:\n  tcp_memory: 1MiB\n  tcp_rx_buffer: 1MiB\n  tcp_tx_buffer: 256KiB\n" TAIL,
      "t.yaml:2:15: tcp_memory: 1MiB is less than tcp_rx_buffer + "
      "tcp_tx_buffer (1280KiB)"},
     {"hoststack: {tcp_connect_timeout: 0}\n" TAIL,
