@@ -26,6 +26,7 @@ static void usage(FILE *f)
           "                                    daemon runs) without a restart; as SIGHUP\n"
           "  profile default                   print the embedded default profile\n"
           "  show version|interfaces|ip fib|errors|runtime|trace|wireguard|sessions|hoststack\n"
+          "  show resolver                     what the daemon did to the system resolver\n"
           "  show dns [cache|log|routes]       the DNS server (app_routing: true)\n"
           "  dns flush [routes]                empty its cache (and learned routes)\n"
           "  set hoststack [max-sessions N] [tcp-idle S] [tcp-connect-timeout S]\n"
