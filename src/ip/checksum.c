@@ -4,10 +4,21 @@ uint64_t mf_csum_add(uint64_t sum, const void *p, size_t len)
 {
   const uint8_t *b = p;
   /* The one's-complement sum is byte-order independent (RFC 1071 2(B)):
-   * add native 32-bit words into 64 bits (no carry lost for any length we
-   * handle), fold, and swap the folded 16 bits once at the end. */
-  uint64_t s = 0;
-  while (len >= 4) {
+   * add native words, fold, and swap the folded 16 bits once at the end. */
+  uint64_t s = 0, carries = 0;
+  /* 8 bytes at a time; a carry out of 64 bits is worth 1 in one's
+   * complement (2^64 = 1 modulo 2^16 - 1), so carries are counted on a
+   * chain of their own and added once. */
+  while (len >= 8) {
+    uint64_t w;
+    memcpy(&w, b, 8);
+    s += w;
+    carries += s < w;
+    b += 8;
+    len -= 8;
+  }
+  s = (s & 0xffffffffu) + (s >> 32) + carries;
+  if (len >= 4) {
     uint32_t w;
     memcpy(&w, b, 4);
     s += w;

@@ -46,6 +46,25 @@ static void test_random_against_naive(void **state)
   }
 }
 
+/* Every start alignment and lengths past 64 KiB (super-packets), random
+ * bytes and all-ones bytes (a carry out of every 64-bit add). */
+static void test_offsets_and_long_buffers(void **state)
+{
+  static uint8_t buf[70000 + 16];
+  srand(7);
+  for (int round = 0; round < 64; round++) {
+    int ones = round % 4 == 0;
+    for (size_t i = 0; i < sizeof(buf); i++)
+      buf[i] = ones ? 0xff : (uint8_t)rand();
+    size_t off = (size_t)(round % 16);
+    size_t len = round < 32 ? (size_t)(rand() % 70000) : 65536 + (size_t)round;
+    uint16_t a = mf_csum_fold(mf_csum_add(0, buf + off, len));
+    uint16_t b = naive_sum(buf + off, len);
+    if (!((a == 0 || a == 0xffff) && (b == 0 || b == 0xffff)))
+      assert_int_equal(a, b);
+  }
+}
+
 static void test_ipv4_header_roundtrip(void **state)
 {
   uint8_t h[20] = {0x45, 0, 0, 84, 0x12, 0x34, 0x40, 0, 64, 1, 0, 0,
@@ -82,6 +101,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfc1071_example),
       cmocka_unit_test(test_random_against_naive),
+      cmocka_unit_test(test_offsets_and_long_buffers),
       cmocka_unit_test(test_ipv4_header_roundtrip),
       cmocka_unit_test(test_incremental_update),
   };
