@@ -359,7 +359,7 @@ void dns_input_tcp_query(mf_dns_server_t *s, uint32_t conn, const uint8_t *msg,
 static uint32_t match_slot(const mf_dns_server_t *s, const dns_request_t *d)
 {
   uint32_t port = ntohs(d->dport);
-  if (port < MF_DNS_SERVER_SPORT_BASE)
+  if (!mf_dns_server_forward_port(port))
     return DNS_NONE;
   uint32_t slot = port - MF_DNS_SERVER_SPORT_BASE;
   if (slot >= s->cfg.max_pending || !s->pending[slot].family)

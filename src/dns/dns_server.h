@@ -113,11 +113,18 @@ static inline bool mf_dns_tcp_up_port(uint16_t port)
          port < MF_DNS_TCP_UP_SPORT_BASE + MF_DNS_TCP_UP_PORTS;
 }
 
+/* True for a UDP port (host order) a forwarded query leaves from: its
+ * answer is the stack's, wherever it comes in (ip-local, wg-input). */
+static inline bool mf_dns_server_forward_port(uint16_t port)
+{
+  return port >= MF_DNS_SERVER_SPORT_BASE;
+}
+
 /* True for a UDP destination port (host order) that dns-input serves on a
  * stack address: 53, or a forwarded query's source port. */
 static inline bool mf_dns_server_port(uint16_t port)
 {
-  return port == MF_DNS_SERVER_PORT || port >= MF_DNS_SERVER_SPORT_BASE;
+  return port == MF_DNS_SERVER_PORT || mf_dns_server_forward_port(port);
 }
 
 typedef struct {

@@ -80,7 +80,7 @@ static bool for_stack(const uint8_t *pkt, uint32_t l4, uint32_t total,
   if (proto != MF_IP_PROTO_UDP || total < l4 + 8)
     return false;
   uint16_t port = (uint16_t)(pkt[l4 + 2] << 8 | pkt[l4 + 3]);
-  return port >= MF_DNS_SERVER_SPORT_BASE;
+  return mf_dns_server_forward_port(port);
 }
 
 /* Packets opened as one vector. */
